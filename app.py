@@ -1,0 +1,5 @@
+"""Entry point: ``flask run`` and ``gunicorn app:app`` both use this."""
+
+from shop import create_app
+
+app = create_app()

@@ -1,0 +1,56 @@
+"""CellShop: the application factory."""
+
+from flask import Flask
+
+from shop.config import Config
+
+
+def create_app(config: object | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, errors and commands."""
+    app = Flask(__name__, template_folder="../templates", static_folder="../static", instance_relative_config=True)
+    app.config.from_object(config or Config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_errors(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions of ``shop.extensions`` to this app."""
+    from shop.extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
+    csrf.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every feature's blueprint."""
+    from shop.catalog.views import bp as catalog_bp
+    from shop.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(catalog_bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Filters and globals that templates across features use."""
+    from shop import templating
+
+    templating.init_app(app)
+
+
+def register_errors(app: Flask) -> None:
+    """Error pages in the site's layout."""
+    from shop import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    """The ``flask`` CLI commands (seed, ...)."""
+    from shop import cli
+
+    cli.init_app(app)

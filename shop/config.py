@@ -1,0 +1,47 @@
+"""Configuration read from the environment, with a test variant."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _database_url(default: str) -> str:
+    """Return DATABASE_URL, accepting the bare ``postgresql://`` scheme too."""
+    url = os.environ.get("DATABASE_URL", default)
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; SQLAlchemy's default would be psycopg2.
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+class Config:
+    """Settings for running the shop; every secret comes from the environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'cellshop.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Forms and uploads are small; anything bigger is refused with a 413 page.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 8 * 1024 * 1024))
+    SITE_NAME = os.environ.get("SITE_NAME", "CellShop")
+    # Absolute base for canonical links, the sitemap and feeds, e.g. https://shop.example.
+    # Empty means "the host the request came to".
+    CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "sales@cellshop.example")
+    SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
+    PRODUCTS_PER_PAGE = 24
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "").lower() in {"1", "true", "yes"}
+
+
+class TestConfig(Config):
+    """Settings for the test suite: the database comes from TEST_DATABASE_URL."""
+
+    TESTING = True
+    SECRET_KEY = "test"
+    WTF_CSRF_ENABLED = False
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    SQLALCHEMY_ENGINE_OPTIONS = {}

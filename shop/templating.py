@@ -1,0 +1,125 @@
+"""Jinja filters and globals shared by every feature's templates."""
+
+from datetime import date, datetime
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, request, url_for
+
+from shop.markdown import render_markdown
+
+SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def format_money(cents: int | None, currency: str = "USD") -> str:
+    """Format integer cents as a price, e.g. 190000 -> "$1,900.00"."""
+    if cents is None:
+        return ""
+    symbol = CURRENCY_SYMBOLS.get(currency, currency + " ")
+    return f"{symbol}{cents / 100:,.2f}"
+
+
+def format_cells(count: int | None) -> str:
+    """Format a cell count in scientific notation, e.g. 25000000 -> "2.5 × 10⁷"."""
+    if not count:
+        return "Varies"
+    exponent = len(str(int(count))) - 1
+    mantissa = count / 10**exponent
+    text = f"{mantissa:.1f}".removesuffix(".0")
+    return f"{text} × 10{str(exponent).translate(SUPERSCRIPTS)}"
+
+
+def format_percent(value: float | None) -> str:
+    """Format a percentage, dropping a trailing ".0"; empty for unknown."""
+    if value is None:
+        return "–"
+    return f"{value:.1f}".removesuffix(".0") + "%"
+
+
+def format_date(value: date | datetime | None) -> str:
+    """Format a date the way a reader expects, e.g. "29 Jun 2021"."""
+    if value is None:
+        return ""
+    return f"{value.day} {value:%b %Y}"
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """An absolute URL, on SITE_URL when it is configured (canonical links, sitemap)."""
+    site = current_app.config.get("SITE_URL")
+    if site:
+        return site + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+def modify_query(**changes) -> str:
+    """The current path and query string with some parameters replaced or (None) removed."""
+    args = request.args.copy()
+    for key, value in changes.items():
+        args.pop(key, None)
+        if value is not None:
+            args.setlist(key, value if isinstance(value, list) else [value])
+    pairs = list(args.items(multi=True))
+    return request.path + ("?" + urlencode(pairs) if pairs else "")
+
+
+def toggle_query(name: str, value: str) -> str:
+    """The current URL with one value of a multi-valued parameter switched on or off (back to page 1)."""
+    args = request.args.copy()
+    values = args.poplist(name)
+    values = [v for v in values if v != value] if value in values else values + [value]
+    args.setlist(name, values)
+    args.pop("page", None)
+    pairs = list(args.items(multi=True))
+    return request.path + ("?" + urlencode(pairs) if pairs else "")
+
+
+# The header's sections. Blog, Quote and Contact pages arrive with later
+# features; until their endpoint exists the link is left out (Contact falls
+# back to e-mail), so the header never leads to a missing page.
+NAV = (
+    ("Products", "catalog.product_list"),
+    ("Blog", "blog.index"),
+    ("Quote", "inquiries.basket"),
+    ("Contact", "inquiries.contact"),
+)
+
+
+def main_nav() -> list[dict]:
+    """The header navigation: label, URL and whether it is the current section."""
+    endpoints = current_app.view_functions
+    current = (request.endpoint or "").split(".")[0]
+    items = []
+    for label, endpoint in NAV:
+        if endpoint in endpoints:
+            url = url_for(endpoint)
+        elif label == "Contact":
+            url = f"mailto:{current_app.config['CONTACT_EMAIL']}"
+        else:
+            continue
+        items.append({"label": label, "url": url, "current": endpoint.split(".")[0] == current})
+    return items
+
+
+def current_year() -> int:
+    """This year, for the footer."""
+    return datetime.now().year
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters and globals."""
+    app.jinja_env.filters.update(
+        money=format_money,
+        cells=format_cells,
+        percent=format_percent,
+        date=format_date,
+        markdown=render_markdown,
+    )
+    app.jinja_env.globals.update(
+        absolute_url=absolute_url,
+        modify_query=modify_query,
+        toggle_query=toggle_query,
+        main_nav=main_nav,
+        current_year=current_year,
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
