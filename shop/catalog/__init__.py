@@ -1,0 +1,1 @@
+"""The cell catalog: categories, products, donors and lots."""

@@ -1,0 +1,227 @@
+"""Catalog models: Category, Product, Donor (de-identified), DonorAllele and Lot."""
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import JSON
+
+from shop.extensions import db
+from shop.models import UTCDateTime, utcnow
+
+FORMATS = {"fresh": "Fresh", "cryopreserved": "Cryopreserved"}
+GRADES = {"research": "Research use only", "gmp": "GMP"}
+CONTAINERS = {"bag": "Bag", "vial": "Vial", "tube": "Tube"}
+SHIPPING_CONDITIONS = {
+    "ambient": "Ambient (15–25 °C)",
+    "refrigerated": "Refrigerated (2–8 °C)",
+    "dry_ice": "Dry ice",
+    "ln2": "LN2 dry shipper",
+}
+SEXES = {"F": "Female", "M": "Male"}
+SEROSTATUS = {"positive": "Positive", "negative": "Negative"}
+SMOKING = {"none": "Non-smoker", "tobacco": "Tobacco", "vape": "Vape", "thc": "THC"}
+LOT_STATUSES = {
+    "available": "Available",
+    "reserved": "Reserved",
+    "depleted": "Depleted",
+    "quarantine": "Quarantine",
+}
+
+
+class Category(db.Model):
+    """A group of products, e.g. Leukopaks or T cells."""
+
+    __tablename__ = "category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    products: Mapped[list["Product"]] = relationship(back_populates="category")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(db.Model):
+    """A sellable cell product with its specification."""
+
+    __tablename__ = "product"
+    __table_args__ = (
+        CheckConstraint("price_cents IS NULL OR price_cents >= 0", name="price_not_negative"),
+        CheckConstraint("min_purity IS NULL OR (min_purity >= 0 AND min_purity <= 100)", name="purity_percent"),
+        CheckConstraint(
+            "min_viability IS NULL OR (min_viability >= 0 AND min_viability <= 100)",
+            name="viability_percent",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    catalog_number: Mapped[str] = mapped_column(String(40), unique=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)
+    cell_type: Mapped[str] = mapped_column(String(120))
+    markers: Mapped[str] = mapped_column(String(200), default="")
+    tissue_source: Mapped[str] = mapped_column(String(120))
+    mobilization: Mapped[str] = mapped_column(String(60), default="none")
+    donor_health: Mapped[str] = mapped_column(String(120), default="Healthy")
+    format: Mapped[str] = mapped_column(String(20), index=True)
+    container: Mapped[str] = mapped_column(String(20))
+    unit_size: Mapped[str] = mapped_column(String(60))
+    cells_per_unit: Mapped[int | None] = mapped_column(BigInteger)
+    isolation_method: Mapped[str] = mapped_column(String(120))
+    min_purity: Mapped[float | None] = mapped_column(Float)
+    min_viability: Mapped[float | None] = mapped_column(Float)
+    grade: Mapped[str] = mapped_column(String(20), default="research", index=True)
+    price_cents: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    lead_time_days: Mapped[int] = mapped_column(Integer)
+    shipping_condition: Mapped[str] = mapped_column(String(20))
+    stability: Mapped[str] = mapped_column(String(300), default="")
+    donor_selectable: Mapped[bool] = mapped_column(Boolean, default=False)
+    recallable_donors: Mapped[bool] = mapped_column(Boolean, default=False)
+    applications: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    image: Mapped[str | None] = mapped_column(String(200))
+    featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    category: Mapped[Category] = relationship(back_populates="products")
+    lots: Mapped[list["Lot"]] = relationship(back_populates="product")
+
+    @property
+    def quote_only(self) -> bool:
+        """True when the product has no list price and is sold by quotation."""
+        return self.price_cents is None
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.catalog_number})"
+
+
+class Donor(db.Model):
+    """A de-identified donor: a code and the attributes buyers select on, never a person."""
+
+    __tablename__ = "donor"
+    __table_args__ = (
+        CheckConstraint("age >= 18 AND age <= 100", name="adult_age"),
+        CheckConstraint("donations >= 0", name="donations_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    sex: Mapped[str] = mapped_column(String(1), index=True)
+    age: Mapped[int] = mapped_column(Integer, index=True)
+    ethnicity: Mapped[str] = mapped_column(String(60), default="")
+    bmi: Mapped[float | None] = mapped_column(Float)
+    blood_type: Mapped[str] = mapped_column(String(4), default="")
+    cmv_status: Mapped[str] = mapped_column(String(10), index=True)
+    ebv_status: Mapped[str] = mapped_column(String(10))
+    smoking: Mapped[str] = mapped_column(String(10), default="none")
+    disease_state: Mapped[str | None] = mapped_column(String(120))
+    recallable: Mapped[bool] = mapped_column(Boolean, default=False)
+    donations: Mapped[int] = mapped_column(Integer, default=1)
+
+    alleles: Mapped[list["DonorAllele"]] = relationship(
+        back_populates="donor", cascade="all, delete-orphan", order_by="DonorAllele.allele"
+    )
+    lots: Mapped[list["Lot"]] = relationship(back_populates="donor")
+
+    @property
+    def hla_typing(self) -> str:
+        """The donor's HLA alleles as one space-separated string."""
+        return " ".join(a.allele for a in self.alleles)
+
+    @property
+    def age_band(self) -> str:
+        """The age band used by the catalog's donor facet."""
+        return age_band(self.age)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class DonorAllele(db.Model):
+    """One HLA allele of a donor (e.g. A*02:01), a row each so it can be filtered and counted."""
+
+    __tablename__ = "donor_allele"
+    __table_args__ = (UniqueConstraint("donor_id", "allele", name="donor_allele_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donor.id", ondelete="CASCADE"))
+    allele: Mapped[str] = mapped_column(String(20), index=True)
+
+    donor: Mapped[Donor] = relationship(back_populates="alleles")
+
+
+class Lot(db.Model):
+    """What one donor gave for one product, with its QC results and stock."""
+
+    __tablename__ = "lot"
+    __table_args__ = (
+        CheckConstraint("units_available >= 0", name="units_not_negative"),
+        CheckConstraint("viability IS NULL OR (viability >= 0 AND viability <= 100)", name="viability_percent"),
+        CheckConstraint("purity IS NULL OR (purity >= 0 AND purity <= 100)", name="purity_percent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_number: Mapped[str] = mapped_column(String(40), unique=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donor.id"), index=True)
+    collected_on: Mapped[date]
+    frozen_on: Mapped[date | None]
+    total_cells: Mapped[int | None] = mapped_column(BigInteger)
+    viability: Mapped[float | None] = mapped_column(Float)
+    purity: Mapped[float | None] = mapped_column(Float)
+    cd3_pct: Mapped[float | None] = mapped_column(Float)
+    cd4_pct: Mapped[float | None] = mapped_column(Float)
+    cd8_pct: Mapped[float | None] = mapped_column(Float)
+    cd19_pct: Mapped[float | None] = mapped_column(Float)
+    cd14_pct: Mapped[float | None] = mapped_column(Float)
+    cd56_pct: Mapped[float | None] = mapped_column(Float)
+    units_available: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="available", index=True)
+
+    product: Mapped[Product] = relationship(back_populates="lots")
+    donor: Mapped[Donor] = relationship(back_populates="lots")
+
+    @property
+    def in_stock(self) -> bool:
+        """True when units of this lot can be ordered now."""
+        return self.status == "available" and self.units_available > 0
+
+    @property
+    def subsets(self) -> list[tuple[str, float]]:
+        """The measured subset percentages as (marker, percent) pairs."""
+        names = ("CD3", "CD4", "CD8", "CD19", "CD14", "CD56")
+        values = (self.cd3_pct, self.cd4_pct, self.cd8_pct, self.cd19_pct, self.cd14_pct, self.cd56_pct)
+        return [(n, v) for n, v in zip(names, values, strict=True) if v is not None]
+
+    def __str__(self) -> str:
+        return self.lot_number
+
+
+AGE_BANDS = {"18-29": (18, 29), "30-39": (30, 39), "40-49": (40, 49), "50+": (50, 200)}
+
+
+def age_band(age: int) -> str:
+    """Return the band ("18-29", "30-39", ...) an age falls in."""
+    for band, (low, high) in AGE_BANDS.items():
+        if low <= age <= high:
+            return band
+    return "50+"
