@@ -25,16 +25,30 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'cellshop.db'}")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Forms and uploads are small; anything bigger is refused with a 413 page.
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 8 * 1024 * 1024))
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
+    # Werkzeug refuses text fields over 500 kB with a bare 413; a post body that is too
+    # long should instead come back in the form with a message (see PostForm.validate_body).
+    MAX_FORM_MEMORY_SIZE = 4 * 1024 * 1024
     SITE_NAME = os.environ.get("SITE_NAME", "CellShop")
     # Absolute base for canonical links, the sitemap and feeds, e.g. https://shop.example.
     # Empty means "the host the request came to".
     CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "sales@cellshop.example")
     SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
     PRODUCTS_PER_PAGE = 24
+    POSTS_PER_PAGE = 10
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    # Sign-in attempts that fail: per account and per client address.
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes")
+    UPLOAD_FOLDER = Path(os.environ.get("UPLOAD_FOLDER", INSTANCE_DIR / "uploads"))
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "").lower() in {"1", "true", "yes"}
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 
 class TestConfig(Config):
@@ -45,3 +59,4 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SQLALCHEMY_ENGINE_OPTIONS = {}
+    RATELIMIT_STORAGE_URI = "memory://"

@@ -21,6 +21,9 @@ MESSAGES = {
 def render_error(error: HTTPException):
     """Render an HTTP error with the site's layout and the right status."""
     code = error.code or 500
+    if getattr(error, "response", None) is not None:
+        # The view drew its own page for this error (e.g. the sign-in lockout).
+        return error.response
     # A view may pass its own explanation (abort(404, description=...)); keep the
     # generic text when it didn't, since werkzeug's default wording is terse.
     default = type(error).description

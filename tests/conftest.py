@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 from shop import create_app
 from shop.config import TestConfig
 from shop.extensions import db as _db
+from shop.extensions import limiter
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -70,7 +71,7 @@ def _empty_tables() -> None:
     _db.session.rollback()
     tables = list(reversed(_db.metadata.sorted_tables))
     if _db.engine.dialect.name == "postgresql":
-        names = ", ".join(t.name for t in tables)
+        names = ", ".join(f'"{t.name}"' for t in tables)  # "user" is a reserved word
         _db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     else:
         for table in tables:
@@ -85,6 +86,7 @@ def db(app):
         yield _db
         _empty_tables()
         _db.session.remove()
+        limiter.reset()  # rate-limit counters live in memory in tests
 
 
 @pytest.fixture
@@ -131,10 +133,21 @@ def count_queries(db):
     return counting
 
 
+@pytest.fixture(scope="session")
+def live_app(app, database_url):
+    """The app as the browser sees it: same database, CSRF protection on as in production."""
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+        WTF_CSRF_ENABLED = True
+
+    return create_app(Config)
+
+
 @pytest.fixture
-def live_server(app, db):
+def live_server(live_app, db):
     """The app served over HTTP on a free local port for the browser; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -183,3 +196,49 @@ def seeded(db):
 
     load_seeds(os.path.join(os.path.dirname(__file__), "..", "seeds"))
     return db
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def make_user(db):
+    """Create a staff user: ``make_user("sales")`` or ``make_user("admin", email=...)``."""
+    from shop.accounts.models import User
+
+    def make(role: str = "admin", email: str | None = None, password: str = STAFF_PASSWORD, active: bool = True):
+        user = User(email=email or f"{role}@staff.test", name=role.title(), role=role, active=active)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+class Auth:
+    """Sign a test client in and out (the way flaskr's tests do)."""
+
+    def __init__(self, client, make_user):
+        self._client = client
+        self._make_user = make_user
+
+    def login(self, role: str = "admin", email: str | None = None):
+        """Create a user with the role (unless it exists) and sign in; returns the user."""
+        from shop.accounts.services import find_user
+
+        email = email or f"{role}@staff.test"
+        user = find_user(email) or self._make_user(role, email=email)
+        response = self._client.post("/login", data={"email": email, "password": STAFF_PASSWORD})
+        assert response.status_code == 302, response.text
+        return user
+
+    def logout(self):
+        """Sign out."""
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client, make_user):
+    """Sign the ``client`` in as a member of staff: ``auth.login("marketing")``."""
+    return Auth(client, make_user)

@@ -49,6 +49,9 @@ class Category(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Optimistic locking: an UPDATE must name the version it read (see shop/admin).
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
     products: Mapped[list["Product"]] = relationship(back_populates="category")
 
@@ -101,6 +104,9 @@ class Product(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Optimistic locking: an UPDATE must name the version it read (see shop/admin).
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
     category: Mapped[Category] = relationship(back_populates="products")
     lots: Mapped[list["Lot"]] = relationship(back_populates="product")
@@ -136,6 +142,9 @@ class Donor(db.Model):
     disease_state: Mapped[str | None] = mapped_column(String(120))
     recallable: Mapped[bool] = mapped_column(Boolean, default=False)
     donations: Mapped[int] = mapped_column(Integer, default=1)
+    # Optimistic locking: an UPDATE must name the version it read (see shop/admin).
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
     alleles: Mapped[list["DonorAllele"]] = relationship(
         back_populates="donor", cascade="all, delete-orphan", order_by="DonorAllele.allele"
@@ -196,6 +205,9 @@ class Lot(db.Model):
     cd56_pct: Mapped[float | None] = mapped_column(Float)
     units_available: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(20), default="available", index=True)
+    # Optimistic locking: an UPDATE must name the version it read (see shop/admin).
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
     product: Mapped[Product] = relationship(back_populates="lots")
     donor: Mapped[Donor] = relationship(back_populates="lots")

@@ -12,9 +12,11 @@ number of queries a catalog page costs does not grow with the catalog.
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
+from flask import url_for
 from sqlalchemy import String, and_, case, cast, exists, func, literal, or_, select, union_all
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 from werkzeug.datastructures import MultiDict
 
 from shop.catalog.models import (
@@ -50,7 +52,7 @@ FACET_TITLES = {
     "sex": "Donor sex",
     "age": "Donor age",
 }
-MAX_PAGE = 10_000
+PAGE_NUMBER = re.compile(r"^[0-9]{1,6}$")  # ASCII digits only: str.isdigit() accepts "²"
 HLA_SHOWN = 12
 
 
@@ -76,6 +78,31 @@ class CatalogFilters:
     def active(self) -> bool:
         """True when any facet filter or a search is applied."""
         return bool(self.terms) or any(self.selected.values())
+
+    @property
+    def category_page(self) -> str | None:
+        """The category slug when the page is exactly one category's listing (an indexable landing page)."""
+        categories = self.values("category")
+        if len(categories) == 1 and list(self.selected) == ["category"] and not self.q and self.sort == "relevance":
+            return categories[0]
+        return None
+
+    def url(self, *, toggle: tuple[str, str] | None = None, page: int = 1, q: str | None = None) -> str:
+        """The catalog URL for these filters (normalised, so shared links stay tidy), with one change.
+
+        ``toggle=(facet, value)`` switches a value on or off and goes back to
+        page 1; ``page`` picks a page; ``q=""`` drops the search.
+        """
+        selected = {name: list(values) for name, values in self.selected.items()}
+        if toggle is not None:
+            name, value = toggle
+            values = selected.setdefault(name, [])
+            values.remove(value) if value in values else values.append(value)
+        pairs = [("q", self.q if q is None else q)]
+        pairs += [(name, value) for name, values in selected.items() for value in values]
+        pairs += [("sort", self.sort if self.sort != "relevance" else ""), ("page", str(page) if page > 1 else "")]
+        query = urlencode([(k, v) for k, v in pairs if v])
+        return url_for("catalog.product_list") + ("?" + query if query else "")
 
 
 @dataclass
@@ -127,7 +154,8 @@ def read_filters(args: MultiDict, categories: list[Category]) -> CatalogFilters:
         q=(args.get("q") or "")[:MAX_QUERY_LENGTH].strip(),
         selected=selected,
         sort=sort if sort in SORTS else "relevance",
-        page=int(page) if page.isdigit() and 0 < int(page) <= MAX_PAGE else 1,
+        # A page past the end is a 404 (see the view), not silently page 1.
+        page=int(page) if PAGE_NUMBER.match(page) and int(page) > 0 else 1,
     )
 
 
@@ -140,9 +168,19 @@ def find_by_catalog_number(q: str) -> Product | None:
     )
 
 
-def _in_stock_lot():
-    """Condition on Lot: it can be ordered now."""
-    return and_(Lot.status == "available", Lot.units_available > 0)
+def _in_stock_lot(lot=Lot):
+    """Condition on a lot: it can be ordered now."""
+    return and_(lot.status == "available", lot.units_available > 0)
+
+
+def _has_stock():
+    """Condition on Product: some lot is in stock.
+
+    The EXISTS uses its own alias of Lot so that, inside a query that already
+    joins Lot (the donor facet counts), it is not correlated to that join.
+    """
+    lot = aliased(Lot)
+    return exists().where(lot.product_id == Product.id, _in_stock_lot(lot))
 
 
 def _donor_conditions(filters: CatalogFilters, skip: str | None = None) -> list:
@@ -174,7 +212,7 @@ def _product_conditions(filters: CatalogFilters, categories: dict[str, int], ski
     if skip != "pricing" and len(pricing) == 1:
         conditions.append(Product.price_cents.is_not(None) if "list" in pricing else Product.price_cents.is_(None))
     if skip != "stock" and filters.values("stock"):
-        conditions.append(exists().where(Lot.product_id == Product.id, _in_stock_lot()))
+        conditions.append(_has_stock())
     return conditions
 
 
@@ -190,7 +228,7 @@ def _base_conditions(filters: CatalogFilters, hits) -> list:
     """Conditions every catalog query shares: active products matching the search."""
     conditions = [Product.active]
     if hits is not None:
-        conditions.append(Product.id.in_(select(hits.c.product_id)))
+        conditions.append(Product.id.in_(select(hits.c.id)))
     return conditions
 
 
@@ -218,9 +256,7 @@ def count_facets(filters: CatalogFilters, categories: dict[str, int], hits) -> t
         grouped("format", Product.format),
         grouped("grade", Product.grade),
         grouped("pricing", pricing_value),
-        select(literal("stock"), literal("in"), func.count()).where(
-            *where("stock"), exists().where(Lot.product_id == Product.id, _in_stock_lot())
-        ),
+        select(literal("stock"), literal("in"), func.count()).where(*where("stock"), _has_stock()),
     ]
     # Donor facets count distinct products over in-stock lots whose donor has the value
     # and meets the *other* donor filters.
@@ -265,7 +301,13 @@ def _order_by(filters: CatalogFilters, hits):
     if filters.sort == "newest":
         return [Product.created_at.desc(), Product.id.desc()]
     if hits is not None:
-        return [hits.c.score.desc(), Product.name, Product.id]
+        order = [hits.c.score.desc(), Product.name, Product.id]
+        if looks_like_catalog_number(filters.q):
+            # "CT-TC-CD8" names a catalog-number prefix: those products first. bm25 alone
+            # ranks by rare words, and "cd8" appears in half the catalog.
+            prefix = filters.q.strip().upper()
+            order.insert(0, case((func.upper(Product.catalog_number).startswith(prefix, autoescape=True), 0), else_=1))
+        return order
     return [Product.featured.desc(), Category.position, Product.name, Product.id]
 
 
@@ -281,7 +323,7 @@ def list_products(
     )
     query = select(Product, stock.label("units")).join(Product.category).options(joinedload(Product.category))
     if hits is not None:
-        query = query.join(hits, hits.c.product_id == Product.id)
+        query = query.join(hits, hits.c.id == Product.id)
     conditions = [Product.active] + _product_conditions(filters, categories)
     donor = _donor_match(filters)
     if donor is not None:
@@ -304,6 +346,7 @@ class CatalogPage:
     total: int
     pages: int
     facets: list[Facet]
+    category: Category | None = None
 
 
 def browse_catalog(args: MultiDict, per_page: int) -> CatalogPage:
@@ -316,7 +359,8 @@ def browse_catalog(args: MultiDict, per_page: int) -> CatalogPage:
     counts, total = count_facets(filters, category_ids, hits)
     pages = max(1, -(-total // per_page))
     products = list_products(filters, category_ids, hits, per_page) if filters.page <= pages else []
-    return CatalogPage(filters, products, total, pages, build_facets(filters, counts, categories))
+    landing = next((c for c in categories if c.slug == filters.category_page), None)
+    return CatalogPage(filters, products, total, pages, build_facets(filters, counts, categories), landing)
 
 
 def build_facets(filters: CatalogFilters, counts: dict[str, dict[str, int]], categories: list[Category]) -> list[Facet]:
@@ -396,3 +440,57 @@ def sitemap_entries() -> tuple[list[Category], list[Product]]:
     categories = db.session.scalars(select(Category).order_by(Category.position)).all()
     products = db.session.scalars(select(Product).where(Product.active).order_by(Product.id)).all()
     return list(categories), list(products)
+
+
+LOW_STOCK_THRESHOLD = 2
+
+
+@dataclass
+class CatalogHealth:
+    """What the back-office dashboard shows about the catalog."""
+
+    by_category: list
+    without_lots: list[Product]
+    low_lots: list[Lot]
+    low_stock_threshold: int = LOW_STOCK_THRESHOLD
+
+
+def catalog_health() -> CatalogHealth:
+    """Catalog size by category, active products with no lot in stock, and lots running low."""
+    by_category = db.session.execute(
+        select(
+            Category.id.label("category_id"),
+            Category.name,
+            func.count(Product.id).filter(Product.active).label("active"),
+            func.count(Product.id).filter(~Product.active).label("hidden"),
+        )
+        .outerjoin(Product, Product.category_id == Category.id)
+        .group_by(Category.id, Category.name, Category.position)
+        .order_by(Category.position, Category.name)
+    ).all()
+    without_lots = db.session.scalars(select(Product).where(Product.active, ~_has_stock()).order_by(Product.name)).all()
+    low_lots = db.session.scalars(
+        select(Lot)
+        .where(Lot.status == "available", Lot.units_available <= LOW_STOCK_THRESHOLD)
+        .options(joinedload(Lot.product))
+        .order_by(Lot.units_available, Lot.lot_number)
+    ).all()
+    return CatalogHealth(list(by_category), list(without_lots), list(low_lots))
+
+
+def search_products(q: str, limit: int = 12) -> list[Product]:
+    """Active products matching every word of ``q``, best first (for the site-wide search)."""
+    terms = search_terms(q)
+    if not terms:
+        return []
+    hits = product_hits(terms).subquery()
+    return list(
+        db.session.scalars(
+            select(Product)
+            .join(hits, hits.c.id == Product.id)
+            .where(Product.active)
+            .options(joinedload(Product.category))
+            .order_by(hits.c.score.desc(), Product.name)
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,43 @@
+"""The staff back office under /admin/, built on Flask-Admin.
+
+Flask-Admin gives the list, search, filter, sort, create/edit/delete and
+export screens; the views here add permissions, validation that explains
+itself, optimistic locking and the audit log.
+"""
+
+from flask import Flask
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+
+from shop import audit
+from shop.accounts.models import User
+from shop.admin.audit_log import AuditView
+from shop.admin.catalog import CategoryView, DonorView, LotView, ProductView
+from shop.admin.catalog_csv import CatalogCSVView
+from shop.admin.dashboard import DashboardView
+from shop.admin.posts import PostEditorView, TopicView
+from shop.admin.users import UserView
+from shop.blog.models import Post, Topic
+from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
+from shop.extensions import db
+
+
+def init_admin(app: Flask) -> Admin:
+    """Mount the back office on the app, one fresh set of views per app."""
+    admin = Admin(
+        app,
+        name="CellShop back office",
+        index_view=DashboardView(name="Dashboard", url="/admin"),
+        theme=Bootstrap4Theme(base_template="admin/cellshop_base.html", swatch="default"),
+    )
+    admin.add_view(ProductView(Product, db, name="Products", category="Catalog"))
+    admin.add_view(CategoryView(Category, db, name="Categories", category="Catalog"))
+    admin.add_view(DonorView(Donor, db, name="Donors", category="Catalog"))
+    admin.add_view(LotView(Lot, db, name="Lots", category="Catalog"))
+    admin.add_view(CatalogCSVView(name="Import / export", endpoint="catalog_csv", category="Catalog"))
+    admin.add_view(PostEditorView(name="Posts", endpoint="posts", category="Blog"))
+    admin.add_view(TopicView(Topic, db, name="Topics", category="Blog"))
+    admin.add_view(UserView(User, db, name="Staff", endpoint="users"))
+    admin.add_view(AuditView(audit.AuditEntry, db, name="Audit log", endpoint="audit"))
+    audit.track(Category, Product, Donor, DonorAllele, Lot, User, Post, Topic)
+    return admin

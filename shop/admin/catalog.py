@@ -1,0 +1,344 @@
+"""Back-office views of the catalog: categories, products, donors and lots."""
+
+from decimal import Decimal, InvalidOperation
+
+from flask import current_app, flash, g, url_for
+from markupsafe import Markup
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import BooleanField, FileField, HiddenField, StringField, TextAreaField
+from wtforms.validators import NumberRange, Optional, Regexp, ValidationError
+
+from shop.admin.security import StaffModelView
+from shop.catalog import images
+from shop.catalog.models import (
+    CONTAINERS,
+    FORMATS,
+    GRADES,
+    LOT_STATUSES,
+    SEROSTATUS,
+    SEXES,
+    SHIPPING_CONDITIONS,
+    SMOKING,
+    DonorAllele,
+)
+from shop.catalog.services import HLA_ALLELE
+
+SLUG = Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message="Use lower-case letters, digits and single hyphens only.")
+PERCENT = NumberRange(min=0, max=100, message="A percentage between 0 and 100.")
+
+
+def _choices(mapping: dict) -> list[tuple[str, str]]:
+    return list(mapping.items())
+
+
+class ConcurrentEditError(ValidationError):
+    """Someone else saved the same record after this form was opened."""
+
+
+class CatalogView(StaffModelView):
+    """Shared behaviour: catalog permissions and optimistic locking on save."""
+
+    view_permission = "catalog.view"
+    edit_permission = "catalog.edit"
+    form_excluded_columns = ("version", "created_at", "updated_at", "lots", "products")
+    form_extra_fields = {"expected_version": HiddenField()}
+    STALE_MESSAGE = (
+        "Not saved: someone else changed this record after you opened it. "
+        "Open it again to see their changes, then make yours."
+    )
+
+    def on_form_prefill(self, form, id):
+        """Remember which version of the record the form shows."""
+        model = self.get_one(id)
+        form.expected_version.data = str(model.version)
+
+    def on_model_change(self, form, model, is_created):
+        """Refuse to overwrite a version other than the one the form was opened on."""
+        expected = getattr(form, "expected_version", None)
+        if not is_created and expected is not None and expected.data and expected.data != str(model.version):
+            raise ConcurrentEditError(self.STALE_MESSAGE)
+
+    def on_model_delete(self, model):
+        """Refuse to delete a record others depend on, saying what to do instead."""
+        for relation, what in self.delete_blockers:
+            count = len(getattr(model, relation))
+            if count:
+                raise ValidationError(f"Not deleted: {model} still has {count} {what}. {self.delete_advice}")
+
+    delete_blockers: tuple[tuple[str, str], ...] = ()
+    delete_advice = ""
+
+    def handle_view_exception(self, exc):
+        """Explain a lost race (the UPDATE matched no row of the expected version)."""
+        if isinstance(exc, StaleDataError):
+            flash(self.STALE_MESSAGE, "error")
+            return True
+        return super().handle_view_exception(exc)
+
+
+class CategoryView(CatalogView):
+    """Categories of products."""
+
+    delete_blockers = (("products", "product(s)"),)
+    delete_advice = "Move them to another category first."
+    column_list = ("position", "name", "slug")
+    column_default_sort = "position"
+    column_searchable_list = ("name", "slug")
+    form_columns = ("name", "slug", "description", "position")
+    form_args = {"slug": {"validators": [SLUG]}}
+
+
+def _price_text(view, context, model, name):
+    from shop.templating import format_money
+
+    return "Quote only" if model.price_cents is None else format_money(model.price_cents, model.currency)
+
+
+def _thumbnail(view, context, model, name):
+    if not model.image:
+        return ""
+    src = url_for("main.upload", name="products/" + images.thumbnail_name(model.image))
+    return Markup('<img src="{}" alt="" width="48" height="48" style="object-fit:cover">').format(src)
+
+
+class ProductView(CatalogView):
+    """Products: specification, price, image and visibility."""
+
+    delete_blockers = (("lots", "lot(s)"),)
+    delete_advice = "Untick Active to hide it from the shop instead."
+    column_list = ("image", "catalog_number", "name", "category", "format", "grade", "price_cents", "active")
+    column_labels = {
+        "price_cents": "Price",
+        "image": "",
+        "catalog_number": "Catalog no.",
+        "min_purity": "Minimum purity (%)",
+        "min_viability": "Minimum viability (%)",
+        "lead_time_days": "Lead time (business days)",
+        "cells_per_unit": "Cells per unit",
+    }
+    column_choices = {
+        "format": _choices(FORMATS),
+        "grade": _choices(GRADES),
+        "container": _choices(CONTAINERS),
+        "shipping_condition": _choices(SHIPPING_CONDITIONS),
+    }
+    column_formatters = {"price_cents": _price_text, "image": _thumbnail}
+    column_searchable_list = ("catalog_number", "name", "markers", "cell_type")
+    column_filters = ("category", "format", "grade", "active", "featured", "container", "shipping_condition")
+    column_sortable_list = ("catalog_number", "name", ("category", "category.name"), "format", "grade", "price_cents")
+    column_default_sort = "catalog_number"
+    column_details_exclude_list = ("version",)
+    form_columns = (
+        "catalog_number", "name", "slug", "category", "active", "featured", "cell_type", "markers",
+        "tissue_source", "mobilization", "donor_health", "format", "container", "unit_size", "cells_per_unit",
+        "isolation_method", "min_purity", "min_viability", "grade", "price", "currency", "lead_time_days",
+        "shipping_condition", "stability", "donor_selectable", "recallable_donors", "applications_text",
+        "description", "image_upload", "remove_image", "expected_version",
+    )  # fmt: skip
+    form_choices = {
+        "format": _choices(FORMATS),
+        "grade": _choices(GRADES),
+        "container": _choices(CONTAINERS),
+        "shipping_condition": _choices(SHIPPING_CONDITIONS),
+    }
+    form_args = {
+        "slug": {"validators": [SLUG]},
+        "catalog_number": {
+            "validators": [Regexp(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$", message="Upper-case letters, digits and hyphens.")]
+        },
+        "min_purity": {"validators": [Optional(), PERCENT]},
+        "min_viability": {"validators": [Optional(), PERCENT]},
+        "cells_per_unit": {"validators": [Optional(), NumberRange(min=1, message="At least one cell.")]},
+        "lead_time_days": {"validators": [NumberRange(min=0, max=365, message="Between 0 and 365 days.")]},
+    }
+    form_widget_args = {"description": {"rows": 12}}
+    form_extra_fields = {
+        "expected_version": HiddenField(),
+        "price": StringField(
+            "Price (in the currency below)", description="Empty for quote only, e.g. 1900.00", validators=[Optional()]
+        ),
+        "applications_text": TextAreaField("Applications", description="One per line."),
+        "image_upload": FileField("Image", description="JPEG, PNG or WebP, at least 200 × 200 px, at most 8 MB."),
+        "remove_image": BooleanField("Remove the current image"),
+    }
+
+    def on_form_prefill(self, form, id):
+        """Show the price in currency units and the applications one per line."""
+        super().on_form_prefill(form, id)
+        model = self.get_one(id)
+        form.price.data = "" if model.price_cents is None else f"{Decimal(model.price_cents) / 100:.2f}"
+        form.applications_text.data = "\n".join(model.applications or [])
+
+    def validate_form(self, form):
+        """Check the price and the image here, so errors appear next to their fields."""
+        valid = super().validate_form(form)
+        if not hasattr(form, "price") or not valid:
+            return valid
+        try:
+            form.price_cents = _parse_price(form.price.data)
+        except ValueError as exc:
+            form.price.errors = [*form.price.errors, str(exc)]
+            return False
+        upload = form.image_upload.data
+        if upload and getattr(upload, "filename", ""):
+            try:
+                # Kept on g, not on the view: one view instance serves every request.
+                g.saved_image = images.save_product_image(upload, _image_folder())
+            except images.ImageRejected as exc:
+                form.image_upload.errors = [*form.image_upload.errors, str(exc)]
+                return False
+        return True
+
+    def on_model_change(self, form, model, is_created):
+        """Apply the converted fields; replace or remove the image."""
+        super().on_model_change(form, model, is_created)
+        model.price_cents = getattr(form, "price_cents", model.price_cents)
+        model.applications = [line.strip() for line in (form.applications_text.data or "").splitlines() if line.strip()]
+        g.replaced_image = model.image
+        if g.get("saved_image"):
+            model.image = g.saved_image
+        elif form.remove_image.data:
+            model.image = None
+
+    def after_model_change(self, form, model, is_created):
+        """Delete a replaced image file once the new one is committed."""
+        old = g.pop("replaced_image", None)
+        g.pop("saved_image", None)
+        if old and old != model.image:
+            images.delete_product_image(old, _image_folder())
+
+    def after_model_delete(self, model):
+        """The image goes with the product."""
+        if model.image:
+            images.delete_product_image(model.image, _image_folder())
+
+    def handle_view_exception(self, exc):
+        """Don't keep an uploaded file for a save that failed."""
+        saved = g.pop("saved_image", None)
+        if saved:
+            images.delete_product_image(saved, _image_folder())
+        return super().handle_view_exception(exc)
+
+
+def _image_folder():
+    return current_app.config["UPLOAD_FOLDER"] / "products"
+
+
+def _parse_price(text: str | None) -> int | None:
+    """'1,900.00' -> 190000 cents; empty -> None (quote only); refuses negatives and fractions of cents."""
+    text = (text or "").strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("Enter a number such as 1900.00, or leave empty for quote only.") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError("The price can't be negative.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError("At most two decimals.")
+    if amount > Decimal("10000000"):
+        raise ValueError("That price is too large for one unit.")
+    return int(amount * 100)
+
+
+class DonorView(CatalogView):
+    """De-identified donors: a code and the attributes buyers select on."""
+
+    delete_blockers = (("lots", "lot(s)"),)
+    delete_advice = "Donor records behind lots are kept for traceability."
+    column_list = ("code", "sex", "age", "cmv_status", "ebv_status", "blood_type", "recallable", "donations")
+    column_labels = {"cmv_status": "CMV", "ebv_status": "EBV", "bmi": "BMI"}
+    column_choices = {"sex": _choices(SEXES), "cmv_status": _choices(SEROSTATUS), "ebv_status": _choices(SEROSTATUS)}
+    column_searchable_list = ("code", "ethnicity")
+    column_filters = ("sex", "cmv_status", "ebv_status", "recallable", "smoking", "age", "blood_type")
+    column_default_sort = "code"
+    form_columns = (
+        "code", "sex", "age", "ethnicity", "bmi", "blood_type", "hla_text", "cmv_status", "ebv_status", "smoking",
+        "disease_state", "recallable", "donations", "expected_version",
+    )  # fmt: skip
+    form_choices = {
+        "sex": _choices(SEXES),
+        "cmv_status": _choices(SEROSTATUS),
+        "ebv_status": _choices(SEROSTATUS),
+        "smoking": _choices(SMOKING),
+    }
+    form_args = {
+        "code": {"validators": [Regexp(r"^D\d{4,8}$", message="A donor code is D followed by digits, e.g. D10482.")]},
+        "age": {"validators": [NumberRange(min=18, max=100, message="Donors are adults: 18 to 100.")]},
+        "bmi": {"validators": [Optional(), NumberRange(min=10, max=80, message="A BMI between 10 and 80.")]},
+        "donations": {"validators": [NumberRange(min=0, message="Can't be negative.")]},
+    }
+    form_extra_fields = {
+        "expected_version": HiddenField(),
+        "hla_text": StringField("HLA typing", description="Alleles separated by spaces, e.g. A*02:01 A*24:02 B*07:02"),
+    }
+
+    def on_form_prefill(self, form, id):
+        """Show the alleles as one line."""
+        super().on_form_prefill(form, id)
+        form.hla_text.data = self.get_one(id).hla_typing
+
+    def validate_form(self, form):
+        """Every HLA allele must be written the standard way."""
+        valid = super().validate_form(form)
+        if not hasattr(form, "hla_text"):
+            return valid
+        bad = [a for a in (form.hla_text.data or "").split() if not HLA_ALLELE.match(a.upper())]
+        if bad:
+            form.hla_text.errors = [*form.hla_text.errors, f"Not an HLA allele: {', '.join(bad[:5])}."]
+            return False
+        return valid
+
+    def on_model_change(self, form, model, is_created):
+        """Replace the donor's alleles with those typed."""
+        super().on_model_change(form, model, is_created)
+        wanted = sorted({HLA_ALLELE.match(a.upper()).group(1) for a in (form.hla_text.data or "").split()})
+        if [a.allele for a in model.alleles] != wanted:
+            model.alleles = [DonorAllele(allele=a) for a in wanted]
+
+
+class LotView(CatalogView):
+    """Lots: what one donor gave for one product, with QC results and stock."""
+
+    column_list = ("lot_number", "product", "donor", "collected_on", "viability", "units_available", "status")
+    column_searchable_list = ("lot_number",)
+    column_filters = ("status", "product", "donor", "collected_on", "units_available")
+    column_sortable_list = (
+        "lot_number", ("product", "product.catalog_number"), ("donor", "donor.code"), "collected_on",
+        "viability", "units_available", "status",
+    )  # fmt: skip
+    column_default_sort = ("collected_on", True)
+    form_columns = (
+        "lot_number", "product", "donor", "status", "collected_on", "frozen_on", "total_cells", "units_available",
+        "viability", "purity", "cd3_pct", "cd4_pct", "cd8_pct", "cd19_pct", "cd14_pct", "cd56_pct",
+        "expected_version",
+    )  # fmt: skip
+    form_choices = {"status": _choices(LOT_STATUSES)}
+    column_choices = {"status": _choices(LOT_STATUSES)}
+    column_labels = {
+        "viability": "Viability (%)",
+        "purity": "Purity (%)",
+        **{f"cd{n}_pct": f"CD{n} (%)" for n in (3, 4, 8, 19, 14, 56)},
+    }
+    form_args = {
+        "lot_number": {
+            "validators": [Regexp(r"^\d{4}-D\d{4,8}-\d{2}$", message="Lot numbers look like 2506-D10482-01.")]
+        },
+        "units_available": {"validators": [NumberRange(min=0, message="Can't be negative.")]},
+        "total_cells": {"validators": [Optional(), NumberRange(min=1, message="At least one cell.")]},
+        **{
+            name: {"validators": [Optional(), PERCENT]}
+            for name in ("viability", "purity", "cd3_pct", "cd4_pct", "cd8_pct", "cd19_pct", "cd14_pct", "cd56_pct")
+        },
+    }
+
+    def validate_form(self, form):
+        """Frozen on or after collection."""
+        valid = super().validate_form(form)
+        collected = getattr(form, "collected_on", None)
+        frozen = getattr(form, "frozen_on", None)
+        if valid and collected and frozen and frozen.data and collected.data and frozen.data < collected.data:
+            frozen.errors = [*frozen.errors, "A lot can't be frozen before it was collected."]
+            return False
+        return valid

@@ -1,0 +1,105 @@
+"""Access control for every back-office view: a permission to see, another to change.
+
+Anonymous visitors are sent to the sign-in page; signed-in staff whose role
+lacks the permission get a 403. Views name permissions (see
+shop/accounts/roles.py), never roles.
+"""
+
+from flask import abort, redirect, request, url_for
+from flask_admin import AdminIndexView, BaseView
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.form import AdminModelConverter
+from flask_admin.model.form import converts
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import FloatField
+
+# Flask-Admin view methods that change data: they need the edit permission.
+CHANGING_VIEWS = {"create_view", "edit_view", "delete_view", "action_view", "ajax_update", "import_csv"}
+
+
+class StaffAccess:
+    """Mixin: ``view_permission`` to see the view (None: any staff), ``edit_permission`` to change."""
+
+    view_permission: str | None = None
+    edit_permission: str | None = None
+
+    def is_accessible(self) -> bool:
+        """Signed in, active, and the role grants the view permission."""
+        if not current_user.is_authenticated:
+            return False
+        return self.view_permission is None or current_user.can(self.view_permission)
+
+    def may_edit(self) -> bool:
+        """True when the signed-in user may change what this view shows."""
+        return self.is_accessible() and self.edit_permission is not None and current_user.can(self.edit_permission)
+
+    def inaccessible_callback(self, name, **kwargs):
+        """Anonymous: to the sign-in page and back. Signed in without the role: 403."""
+        if not current_user.is_authenticated:
+            return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+        abort(403)
+
+    def _handle_view(self, name, **kwargs):
+        if not self.is_accessible():
+            return self.inaccessible_callback(name, **kwargs)
+        if name in CHANGING_VIEWS and not self.may_edit():
+            abort(403)
+        return None
+
+
+class ModelConverter(AdminModelConverter):
+    """Flask-Admin's converter, plus Float columns.
+
+    In SQLAlchemy 2.1 ``Float`` no longer derives from ``Numeric``, so
+    Flask-Admin 2.2 finds no converter and silently leaves such columns
+    (purity, viability, BMI ...) out of every form.
+    """
+
+    @converts("Float")
+    def conv_float(self, field_args, **extra):
+        """A float column becomes a FloatField."""
+        return FloatField(**field_args)
+
+
+class AdminForm(FlaskForm):
+    """Flask-WTF's form (CSRF as on the rest of the site) that remembers the record it edits.
+
+    Flask-Admin's unique-value check compares against ``form._obj``; its own
+    BaseForm sets it, FlaskForm does not.
+    """
+
+    def __init__(self, *args, obj=None, **kwargs):
+        self._obj = obj
+        super().__init__(*args, obj=obj, **kwargs)
+
+
+class StaffModelView(StaffAccess, ModelView):
+    """A CRUD view whose create, edit and delete follow ``edit_permission``."""
+
+    form_base_class = AdminForm
+    model_form_converter = ModelConverter
+    allow_create = allow_edit = allow_delete = True
+    page_size = 50
+    can_set_page_size = True
+    can_view_details = True
+
+    @property
+    def can_create(self) -> bool:
+        return self.allow_create and self.may_edit()
+
+    @property
+    def can_edit(self) -> bool:
+        return self.allow_edit and self.may_edit()
+
+    @property
+    def can_delete(self) -> bool:
+        return self.allow_delete and self.may_edit()
+
+
+class StaffView(StaffAccess, BaseView):
+    """A custom back-office page."""
+
+
+class StaffIndexView(StaffAccess, AdminIndexView):
+    """The back-office home, open to every member of staff."""

@@ -1,0 +1,275 @@
+"""Signing in and out: credentials, sessions, safe redirects, CSRF and cookies."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from shop.accounts.models import User
+from tests.accounts.helpers import build_app, dispose, login, session_cookie, signed_in_user_id, text_of
+from tests.conftest import STAFF_PASSWORD
+
+NO_MATCH = "That e-mail and password don't match an active staff account."
+
+
+@pytest.fixture(scope="module")
+def csrf_site(app, database_url):
+    """The shop with CSRF protection on, as in production."""
+    application = build_app(database_url, WTF_CSRF_ENABLED=True)
+    yield application
+    dispose(application)
+
+
+@pytest.fixture
+def csrf_client(csrf_site, db):
+    return csrf_site.test_client()
+
+
+def csrf_token(html: str) -> str:
+    """The value of the first csrf_token hidden input on a page."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+# --- the form and credentials ---------------------------------------------------------------------------------------
+
+
+def test_login_page_renders_the_form(site_client):
+    response = site_client.get("/login")
+    assert response.status_code == 200
+    assert "Staff sign-in" in response.text
+    assert 'name="email"' in response.text and 'name="password"' in response.text
+    assert 'type="password"' in response.text
+
+
+def test_login_form_has_a_csrf_token_when_csrf_is_on(csrf_client):
+    response = csrf_client.get("/login")
+    assert response.status_code == 200
+    assert len(csrf_token(response.text)) > 20
+
+
+def test_right_credentials_sign_in_and_go_to_the_back_office(site_client, make_user):
+    user = make_user("sales")
+    response = login(site_client, "sales@staff.test", STAFF_PASSWORD)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/"
+    assert signed_in_user_id(site_client) == str(user.id)
+    dashboard = site_client.get("/admin/")
+    assert dashboard.status_code == 200
+    assert "Dashboard" in dashboard.text and "sales@staff.test" in dashboard.text
+
+
+def test_wrong_password_is_refused_with_401(site_client, make_user):
+    make_user("sales")
+    response = login(site_client, "sales@staff.test", "not the password at all")
+    assert response.status_code == 401
+    assert NO_MATCH in text_of(response)
+    assert signed_in_user_id(site_client) is None
+
+
+def test_unknown_email_gets_the_same_answer_as_a_wrong_password(site_client, make_user):
+    make_user("sales")
+    wrong_password = login(site_client, "sales@staff.test", "not the password at all")
+    unknown_email = login(site_client, "nobody@staff.test", STAFF_PASSWORD)
+    assert unknown_email.status_code == wrong_password.status_code == 401
+    assert NO_MATCH in text_of(unknown_email)
+    assert signed_in_user_id(site_client) is None
+
+
+def test_deactivated_user_cannot_sign_in(site_client, make_user):
+    make_user("admin", active=False)
+    response = login(site_client, "admin@staff.test", STAFF_PASSWORD)
+    assert response.status_code == 401
+    assert NO_MATCH in text_of(response)
+    assert signed_in_user_id(site_client) is None
+
+
+def test_deactivating_a_user_ends_their_open_session(site_client, make_user, db):
+    user = make_user("admin")
+    assert login(site_client, "admin@staff.test", STAFF_PASSWORD).status_code == 302
+    user.active = False
+    db.session.commit()
+    response = site_client.get("/admin/")
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/login"
+
+
+def test_email_is_case_insensitive(site_client, make_user):
+    user = make_user("marketing", email="mara@staff.test")
+    response = login(site_client, "  Mara@STAFF.Test ", STAFF_PASSWORD)
+    assert response.status_code == 302
+    assert signed_in_user_id(site_client) == str(user.id)
+
+
+def test_last_login_at_is_recorded(site_client, make_user, db):
+    user = make_user("sales")
+    assert user.last_login_at is None
+    before = datetime.now(UTC)
+    login(site_client, "sales@staff.test", STAFF_PASSWORD)
+    db.session.expire_all()
+    last = db.session.get(User, user.id).last_login_at
+    assert last is not None
+    assert before - timedelta(seconds=5) <= last <= datetime.now(UTC) + timedelta(seconds=5)
+
+
+def test_failed_login_does_not_touch_last_login_at(site_client, make_user, db):
+    user = make_user("sales")
+    login(site_client, "sales@staff.test", "not the password at all")
+    db.session.expire_all()
+    assert db.session.get(User, user.id).last_login_at is None
+
+
+def test_password_is_stored_as_a_scrypt_hash(make_user, db):
+    make_user("sales")
+    stored = db.session.scalar(select(User.password_hash).where(User.email == "sales@staff.test"))
+    assert stored.startswith("scrypt:")
+    assert STAFF_PASSWORD not in stored
+
+
+# --- where to go after signing in -----------------------------------------------------------------------------------
+
+
+def test_next_carries_through_the_form_and_returns_there(site_client, make_user):
+    make_user("admin")
+    page = site_client.get("/login?next=/admin/product/")
+    assert re.search(r'<input[^>]*name="next"[^>]*value="/admin/product/"', page.text)
+    response = login(site_client, "admin@staff.test", STAFF_PASSWORD, next_url="/admin/product/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/product/"
+
+
+def test_next_in_the_query_string_alone_is_honoured(site_client, make_user):
+    make_user("admin")
+    response = site_client.post(
+        "/login?next=/admin/product/", data={"email": "admin@staff.test", "password": STAFF_PASSWORD}
+    )
+    assert response.headers["Location"] == "/admin/product/"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil",
+        "evil.example",
+        "/\t/evil.example",
+    ],
+)
+def test_off_site_next_is_ignored(site_client, make_user, target):
+    make_user("admin")
+    response = login(site_client, "admin@staff.test", STAFF_PASSWORD, next_url=target)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/"
+
+
+def test_next_with_a_leading_space_stays_on_site(site_client, make_user):
+    """The code strips the space and keeps the path; either way the redirect must stay on this site."""
+    make_user("admin")
+    response = login(site_client, "admin@staff.test", STAFF_PASSWORD, next_url=" /admin/")
+    location = urlsplit(response.headers["Location"])
+    assert response.status_code == 302
+    assert (location.scheme, location.netloc, location.path) == ("", "", "/admin/")
+
+
+# --- anonymous visitors and signing out -----------------------------------------------------------------------------
+
+
+def test_anonymous_visitor_is_sent_to_login_and_back(site_client):
+    response = site_client.get("/admin/product/")
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/login"
+    assert parse_qs(location.query) == {"next": ["/admin/product/"]}
+
+
+def test_anonymous_visitor_to_the_dashboard_is_sent_to_login(site_client):
+    response = site_client.get("/admin/")
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/login"
+
+
+def test_logout_is_post_only(site_client, make_user):
+    make_user("admin")
+    login(site_client, "admin@staff.test", STAFF_PASSWORD)
+    assert site_client.get("/logout").status_code == 405
+    assert signed_in_user_id(site_client) is not None
+
+
+def test_logout_ends_the_session(site_client, make_user):
+    make_user("admin")
+    login(site_client, "admin@staff.test", STAFF_PASSWORD)
+    assert site_client.get("/admin/").status_code == 200
+    response = site_client.post("/logout")
+    assert response.status_code == 302
+    assert signed_in_user_id(site_client) is None
+    again = site_client.get("/admin/")
+    assert again.status_code == 302
+    assert urlsplit(again.headers["Location"]).path == "/login"
+
+
+# --- CSRF -----------------------------------------------------------------------------------------------------------
+
+
+def test_login_without_csrf_token_is_refused(csrf_client, make_user, db):
+    user = make_user("admin")
+    response = login(csrf_client, "admin@staff.test", STAFF_PASSWORD)
+    assert response.status_code == 400
+    assert signed_in_user_id(csrf_client) is None
+    db.session.expire_all()
+    assert db.session.get(User, user.id).last_login_at is None
+
+
+def test_login_with_csrf_token_from_the_form_works(csrf_client, make_user):
+    user = make_user("admin")
+    token = csrf_token(csrf_client.get("/login").text)
+    response = csrf_client.post(
+        "/login", data={"email": "admin@staff.test", "password": STAFF_PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302
+    assert signed_in_user_id(csrf_client) == str(user.id)
+
+
+def test_logout_needs_the_csrf_token(csrf_client, make_user):
+    make_user("admin")
+    token = csrf_token(csrf_client.get("/login").text)
+    csrf_client.post("/login", data={"email": "admin@staff.test", "password": STAFF_PASSWORD, "csrf_token": token})
+    assert signed_in_user_id(csrf_client) is not None
+    assert csrf_client.post("/logout").status_code == 400
+    assert signed_in_user_id(csrf_client) is not None  # still signed in
+    token = csrf_token(csrf_client.get("/admin/").text)
+    assert csrf_client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert signed_in_user_id(csrf_client) is None
+
+
+# --- cookies --------------------------------------------------------------------------------------------------------
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(site_client, make_user):
+    make_user("admin")
+    cookie = session_cookie(login(site_client, "admin@staff.test", STAFF_PASSWORD))
+    attributes = {part.strip().split("=")[0].lower(): part.strip() for part in cookie.split(";")[1:]}
+    assert "httponly" in attributes
+    assert attributes["samesite"] == "SameSite=Lax"
+    assert "secure" not in attributes  # plain TestConfig: not forced to HTTPS
+
+
+def test_session_cookie_is_secure_when_configured(database_url, db, make_user):
+    secure_site = build_app(database_url, SESSION_COOKIE_SECURE=True)
+    try:
+        make_user("admin")
+        client = secure_site.test_client()
+        response = login(client, "admin@staff.test", STAFF_PASSWORD, base_url="https://localhost")
+        cookie = session_cookie(response)
+        parts = {part.strip().lower() for part in cookie.split(";")[1:]}
+        assert {"secure", "httponly", "samesite=lax"} <= parts
+    finally:
+        dispose(secure_site)
