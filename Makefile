@@ -23,6 +23,7 @@ db: $(STAMP)
 
 seed: db
 	$(BIN)/flask seed
+	$(BIN)/flask users demo
 
 run: seed
 	@echo ""

@@ -47,7 +47,7 @@ def get_metadata():
 # Search structures live outside the models (see shop/catalog/search.py): the
 # SQLite FTS5 table with its shadow tables, and PostgreSQL's generated
 # tsvector column and its index. Autogenerate must neither drop nor add them.
-SEARCH_OBJECTS = ("product_fts", "search_vector", "ix_product_search_vector")
+SEARCH_OBJECTS = ("product_fts", "post_fts", "search_vector", "ix_product_search_vector", "ix_post_search_vector")
 
 
 def include_object(obj, name, type_, reflected, compare_to):

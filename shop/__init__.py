@@ -1,5 +1,7 @@
 """CellShop: the application factory."""
 
+from pathlib import Path
+
 from flask import Flask
 
 from shop.config import Config
@@ -9,6 +11,8 @@ def create_app(config: object | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, errors and commands."""
     app = Flask(__name__, template_folder="../templates", static_folder="../static", instance_relative_config=True)
     app.config.from_object(config or Config)
+    # The default SQLite database, uploads and demo logins live here.
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     register_extensions(app)
     register_blueprints(app)
     register_template_helpers(app)
@@ -19,20 +23,28 @@ def create_app(config: object | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions of ``shop.extensions`` to this app."""
-    from shop.extensions import csrf, db, migrate
+    from shop.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
     csrf.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     """Mount every feature's blueprint."""
+    from shop.accounts.views import bp as accounts_bp
+    from shop.admin import init_admin
+    from shop.blog.views import bp as blog_bp
     from shop.catalog.views import bp as catalog_bp
     from shop.main import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(blog_bp)
+    app.register_blueprint(accounts_bp)
+    init_admin(app)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -3,6 +3,7 @@
 import click
 from flask import Flask
 
+from shop.audit import acting_as
 from shop.seeds import load_seeds
 
 
@@ -10,11 +11,19 @@ from shop.seeds import load_seeds
 @click.option("--path", default="seeds", show_default=True, help="Folder holding the seed files.")
 def seed_command(path: str) -> None:
     """Load the demo catalog from seeds/ (idempotent: running it twice leaves the same rows)."""
-    report = load_seeds(path)
-    for name, (created, updated) in report.items():
-        click.echo(f"{name}: {created} created, {updated} updated")
+    with acting_as("cli: flask seed"):
+        report = load_seeds(path)
+    for name, tally in report.items():
+        click.echo(f"{name}: {tally}")
 
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app."""
+    from shop.accounts.cli import users_cli
+    from shop.blog.cli import blog_cli
+    from shop.catalog.cli import catalog_cli
+
     app.cli.add_command(seed_command)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(catalog_cli)
+    app.cli.add_command(blog_cli)

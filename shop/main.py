@@ -1,10 +1,22 @@
 """Site-wide pages: home, health check, sitemap and robots.txt."""
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from sqlalchemy import text
 
+from shop.blog import services as blog
 from shop.catalog import services as catalog
 from shop.extensions import db
+from shop.fulltext import MAX_QUERY_LENGTH
 from shop.templating import absolute_url
 
 bp = Blueprint("main", __name__)
@@ -17,6 +29,7 @@ def home():
         "main/home.html",
         categories=catalog.categories_with_counts(),
         featured=catalog.featured_products(),
+        latest_posts=blog.recent_posts(3),
     )
 
 
@@ -36,7 +49,13 @@ def healthz():
 def sitemap():
     """An XML sitemap of the catalog's categories and products."""
     categories, products = catalog.sitemap_entries()
-    body = render_template("main/sitemap.xml", categories=categories, products=products)
+    body = render_template(
+        "main/sitemap.xml",
+        categories=categories,
+        products=products,
+        topics=[topic for topic, count in blog.topics_with_counts() if count],
+        posts=blog.feed_posts(limit=50_000),
+    )
     return Response(body, mimetype="application/xml")
 
 
@@ -51,3 +70,23 @@ def robots():
         f"Sitemap: {absolute_url('main.sitemap')}",
     ]
     return Response("\n".join(lines) + "\n", mimetype="text/plain")
+
+
+@bp.get("/search")
+def search():
+    """Products and posts matching a search, on one page."""
+    q = (request.args.get("q") or "")[:MAX_QUERY_LENGTH].strip()
+    product = catalog.find_by_catalog_number(q)
+    if product is not None:
+        return redirect(url_for("catalog.product_detail", slug=product.slug))
+    products = catalog.search_products(q, limit=12) if q else []
+    posts = blog.search_posts(q, limit=10) if q else []
+    return render_template("main/search.html", q=q, products=products, posts=posts)
+
+
+@bp.get("/uploads/<path:name>")
+def upload(name: str):
+    """Uploaded files (product images). Names are random and never reused, so they cache for a year."""
+    if not name.startswith(("products/", "posts/")):
+        abort(404)
+    return send_from_directory(current_app.config["UPLOAD_FOLDER"], name, max_age=365 * 24 * 3600)

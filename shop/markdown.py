@@ -1,70 +1,74 @@
 """Markdown to safe HTML: markdown-it-py renders, nh3 sanitises.
 
-Staff-written text is never trusted: whatever the Markdown produces passes
-through an allow-list of tags and attributes, and links may only use http(s),
-mailto or site-relative addresses.
+Staff-written text is never trusted. Raw HTML in the Markdown is not
+rendered at all, and whatever the Markdown produces passes through an
+allow-list of tags, attributes and classes; links may only use http(s),
+mailto or site-relative addresses. Footnotes (``[^1]``) are supported for
+references. A level-1 heading in a body becomes level 2: the page title is
+the only h1.
 """
 
+import re
 from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from mdit_py_plugins.footnote import footnote_plugin
 
 ALLOWED_TAGS = {
-    "a",
-    "abbr",
-    "blockquote",
-    "br",
-    "code",
-    "dd",
-    "del",
-    "dl",
-    "dt",
-    "em",
-    "figcaption",
-    "figure",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "hr",
-    "img",
-    "li",
-    "ol",
-    "p",
-    "pre",
-    "strong",
-    "sub",
-    "sup",
-    "table",
-    "tbody",
-    "td",
-    "th",
-    "thead",
-    "tr",
-    "ul",
-}
+    "a", "abbr", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "figcaption", "figure",
+    "h2", "h3", "h4", "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "section", "strong", "sub", "sup",
+    "table", "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
 ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height", "loading"},
-    "th": {"align"},
-    "td": {"align"},
+    "a": {"href", "title", "id"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "th": {"style"},
+    "td": {"style"},
     "ol": {"start"},
     "abbr": {"title"},
+    "li": {"id"},
 }
+# Only the classes markdown-it's own footnote markup uses.
+ALLOWED_CLASSES = {
+    "sup": {"footnote-ref"},
+    "a": {"footnote-backref"},
+    "hr": {"footnotes-sep"},
+    "section": {"footnotes"},
+    "ol": {"footnotes-list"},
+    "li": {"footnote-item"},
+}
+# Tables align columns with style="text-align: ..."; nothing else may be styled.
+ALLOWED_STYLES = {"text-align"}
 
-_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True}).enable("table")
+# C0 control characters other than tab, newline and carriage return (e.g. the vertical tab word
+# processors paste): invisible in a page, and not allowed at all in XML such as the Atom feed.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_control_characters(text: str) -> str:
+    """Remove control characters that have no place in text (and break XML)."""
+    return CONTROL_CHARACTERS.sub("", text)
+
+
+_md = (
+    MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True})
+    .enable("table")
+    .use(footnote_plugin)
+)
 
 
 @lru_cache(maxsize=2048)
 def _render(text: str) -> str:
-    html = _md.render(text)
+    html = _md.render(strip_control_characters(text)).replace("<h1>", "<h2>").replace("</h1>", "</h2>")
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
+        clean_content_tags={"script", "style"},
         attributes=ALLOWED_ATTRIBUTES,
+        allowed_classes=ALLOWED_CLASSES,
+        filter_style_properties=ALLOWED_STYLES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",
     )
@@ -73,3 +77,15 @@ def _render(text: str) -> str:
 def render_markdown(text: str | None) -> Markup:
     """Render Markdown to sanitised HTML that is safe to put in a page."""
     return Markup(_render(text or ""))
+
+
+@lru_cache(maxsize=2048)
+def _render_inline(text: str) -> str:
+    html = _md.renderInline(strip_control_characters(text))
+    return nh3.clean(html, tags={"a", "em", "strong", "code", "sub", "sup"}, attributes={"a": {"href", "title"}},
+                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")  # fmt: skip
+
+
+def render_markdown_inline(text: str | None) -> Markup:
+    """Render one line of Markdown (emphasis, links) to sanitised HTML without a paragraph."""
+    return Markup(_render_inline(text or ""))

@@ -5,12 +5,14 @@ code, lot number), so running it again updates rows instead of duplicating them.
 """
 
 import csv
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import yaml
 from sqlalchemy import select
 
+from shop.blog.models import Post, Topic
+from shop.blog.services import PostContent, publish_post, save_post
 from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
 from shop.extensions import db
 
@@ -49,7 +51,7 @@ def read_front_matter(path: Path) -> tuple[dict, str]:
 
 
 def _upsert(model, key: str, value, fields: dict) -> tuple[object, bool]:
-    """Find a row by its natural key and set its fields; return (row, created)."""
+    """Find a row by its natural key and set the fields that differ; return (row, created)."""
     row = db.session.scalar(select(model).where(getattr(model, key) == value))
     created = row is None
     if created:
@@ -61,6 +63,25 @@ def _upsert(model, key: str, value, fields: dict) -> tuple[object, bool]:
     return row, created
 
 
+class Tally:
+    """Counts of rows created, changed and left as they were."""
+
+    def __init__(self):
+        self.created = self.updated = self.unchanged = 0
+
+    def add(self, row, created: bool) -> None:
+        """Count one upserted row."""
+        if created:
+            self.created += 1
+        elif db.session.is_modified(row):
+            self.updated += 1
+        else:
+            self.unchanged += 1
+
+    def __str__(self) -> str:
+        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+
+
 def _blank_to_none(value: str):
     return value if value not in ("", None) else None
 
@@ -69,36 +90,36 @@ def _number(value: str, kind=float):
     return kind(value) if value not in ("", None) else None
 
 
-def load_categories(folder: Path) -> tuple[int, int]:
+def load_categories(folder: Path) -> Tally:
     """Upsert categories from categories.yaml."""
-    created = updated = 0
+    tally = Tally()
     for item in yaml.safe_load((folder / "categories.yaml").read_text(encoding="utf-8")):
         slug = item.pop("slug")
-        _, new = _upsert(Category, "slug", slug, item)
-        created, updated = created + new, updated + (not new)
+        category, new = _upsert(Category, "slug", slug, item)
+        tally.add(category, new)
     db.session.flush()
-    return created, updated
+    return tally
 
 
-def load_products(folder: Path) -> tuple[int, int]:
+def load_products(folder: Path) -> Tally:
     """Upsert products from products/*.md."""
     categories = {c.slug: c for c in db.session.scalars(select(Category))}
-    created = updated = 0
+    tally = Tally()
     for path in sorted((folder / "products").glob("*.md")):
         meta, body = read_front_matter(path)
         fields = {name: meta.get(name) for name in PRODUCT_FIELDS}
         fields["category"] = categories[meta["category"]]
         fields["description"] = body
         fields["applications"] = list(meta.get("applications") or [])
-        _, new = _upsert(Product, "catalog_number", meta["catalog_number"], fields)
-        created, updated = created + new, updated + (not new)
+        product, new = _upsert(Product, "catalog_number", meta["catalog_number"], fields)
+        tally.add(product, new)
     db.session.flush()
-    return created, updated
+    return tally
 
 
-def load_donors(folder: Path) -> tuple[int, int]:
+def load_donors(folder: Path) -> Tally:
     """Upsert donors and their HLA alleles from donors.csv."""
-    created = updated = 0
+    tally = Tally()
     with (folder / "donors.csv").open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             fields = {
@@ -118,16 +139,16 @@ def load_donors(folder: Path) -> tuple[int, int]:
             alleles = row["hla"].split()
             if [a.allele for a in donor.alleles] != sorted(alleles):
                 donor.alleles = [DonorAllele(allele=a) for a in sorted(alleles)]
-            created, updated = created + new, updated + (not new)
+            tally.add(donor, new)
     db.session.flush()
-    return created, updated
+    return tally
 
 
-def load_lots(folder: Path) -> tuple[int, int]:
+def load_lots(folder: Path) -> Tally:
     """Upsert lots from lots.csv."""
     products = {p.catalog_number: p for p in db.session.scalars(select(Product))}
     donors = {d.code: d for d in db.session.scalars(select(Donor))}
-    created = updated = 0
+    tally = Tally()
     with (folder / "lots.csv").open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             fields = {
@@ -143,19 +164,90 @@ def load_lots(folder: Path) -> tuple[int, int]:
             }
             for marker in ("cd3", "cd4", "cd8", "cd19", "cd14", "cd56"):
                 fields[f"{marker}_pct"] = _number(row[f"{marker}_pct"])
-            _, new = _upsert(Lot, "lot_number", row["lot_number"], fields)
-            created, updated = created + new, updated + (not new)
-    return created, updated
+            lot, new = _upsert(Lot, "lot_number", row["lot_number"], fields)
+            tally.add(lot, new)
+    return tally
 
 
-def load_seeds(path: str | Path) -> dict[str, tuple[int, int]]:
-    """Load every seed file in one transaction; returns (created, updated) per kind."""
+def load_topics(folder: Path) -> Tally:
+    """Upsert blog topics (and the products that go with each) from topics.yaml."""
+    products = {p.catalog_number: p for p in db.session.scalars(select(Product))}
+    tally = Tally()
+    for item in yaml.safe_load((folder / "topics.yaml").read_text(encoding="utf-8")):
+        fields = {"name": item["name"], "description": item.get("description", "")}
+        topic, new = _upsert(Topic, "slug", item["slug"], fields)
+        wanted = [products[number] for number in item.get("products", [])]
+        if [p.id for p in topic.products] != [p.id for p in wanted]:
+            topic.products = wanted
+        tally.add(topic, new)
+    db.session.flush()
+    return tally
+
+
+def load_posts(folder: Path) -> Tally:
+    """Upsert published blog posts from posts/*.md (front matter + Markdown body)."""
+    topics = {t.name: t for t in db.session.scalars(select(Topic))}
+    products = {p.catalog_number: p for p in db.session.scalars(select(Product))}
+    tally = Tally()
+    for path in sorted((folder / "posts").glob("*.md")):
+        meta, body = read_front_matter(path)
+        post = db.session.scalar(select(Post).where(Post.slug == meta["slug"]))
+        new = post is None
+        content = PostContent(
+            title=meta["title"],
+            slug=meta["slug"],
+            summary=meta.get("summary", ""),
+            body=body,
+            references=list(meta.get("references") or []),
+            topic_names=[topics[name].name for name in meta.get("topics", [])],
+            related_products=[products[n] for n in meta.get("related_products") or []],
+            cover_alt=meta.get("cover_alt") or "",
+            author_name=meta.get("author", ""),
+        )
+        if new or _post_differs(post, content):
+            post = save_post(post or Post(), content, actor="seeds")
+            post.published_at = _aware(meta["published_at"])
+            post.created_at = post.published_at
+            post.updated_at = post.published_at
+            publish_post(post, now=post.published_at)
+            tally.created += new
+            tally.updated += not new
+        else:
+            tally.unchanged += 1
+    db.session.flush()
+    return tally
+
+
+def _post_differs(post: Post, content: PostContent) -> bool:
+    return (
+        post.title != content.title
+        or post.summary != content.summary.strip()
+        or post.body != content.body
+        or post.references != content.references
+        or [t.name for t in post.topics] != sorted(content.topic_names)
+        or post.author_name != content.author_name
+    )
+
+
+def _aware(value) -> datetime:
+    """A YAML timestamp as an aware UTC datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def load_seeds(path: str | Path) -> dict[str, Tally]:
+    """Load every seed file in one transaction; returns the tally per kind."""
     folder = Path(path)
     report = {
         "categories": load_categories(folder),
         "products": load_products(folder),
         "donors": load_donors(folder),
         "lots": load_lots(folder),
+        "topics": load_topics(folder),
+        "posts": load_posts(folder),
     }
     db.session.commit()
     return report

@@ -1,11 +1,11 @@
 """Jinja filters and globals shared by every feature's templates."""
 
 from datetime import date, datetime
-from urllib.parse import urlencode
 
 from flask import Flask, current_app, request, url_for
 
-from shop.markdown import render_markdown
+from shop.markdown import render_markdown, render_markdown_inline
+from shop.models import utcnow
 
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
@@ -51,28 +51,6 @@ def absolute_url(endpoint: str, **values) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
-def modify_query(**changes) -> str:
-    """The current path and query string with some parameters replaced or (None) removed."""
-    args = request.args.copy()
-    for key, value in changes.items():
-        args.pop(key, None)
-        if value is not None:
-            args.setlist(key, value if isinstance(value, list) else [value])
-    pairs = list(args.items(multi=True))
-    return request.path + ("?" + urlencode(pairs) if pairs else "")
-
-
-def toggle_query(name: str, value: str) -> str:
-    """The current URL with one value of a multi-valued parameter switched on or off (back to page 1)."""
-    args = request.args.copy()
-    values = args.poplist(name)
-    values = [v for v in values if v != value] if value in values else values + [value]
-    args.setlist(name, values)
-    args.pop("page", None)
-    pairs = list(args.items(multi=True))
-    return request.path + ("?" + urlencode(pairs) if pairs else "")
-
-
 # The header's sections. Blog, Quote and Contact pages arrive with later
 # features; until their endpoint exists the link is left out (Contact falls
 # back to e-mail), so the header never leads to a missing page.
@@ -100,6 +78,11 @@ def main_nav() -> list[dict]:
     return items
 
 
+def has_endpoint(name: str) -> bool:
+    """True when the app has this endpoint (a feature that later issues add may not exist yet)."""
+    return name in current_app.view_functions
+
+
 def current_year() -> int:
     """This year, for the footer."""
     return datetime.now().year
@@ -113,13 +96,14 @@ def init_app(app: Flask) -> None:
         percent=format_percent,
         date=format_date,
         markdown=render_markdown,
+        markdown_inline=render_markdown_inline,
     )
     app.jinja_env.globals.update(
         absolute_url=absolute_url,
-        modify_query=modify_query,
-        toggle_query=toggle_query,
         main_nav=main_nav,
         current_year=current_year,
+        has_endpoint=has_endpoint,
+        now_utc=utcnow,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,1 @@
+"""The blog: posts, topics, revisions, feeds."""

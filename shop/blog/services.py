@@ -1,0 +1,308 @@
+"""Blog logic: saving with revisions, publishing and scheduling, and the public queries."""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from shop.blog.models import Post, PostRevision, Topic, post_topic
+from shop.blog.signals import post_published
+from shop.catalog.models import Product
+from shop.extensions import db
+from shop.fulltext import matches, search_terms
+from shop.markdown import render_markdown, strip_control_characters
+from shop.models import utcnow
+
+# bm25 weights in post_fts's column order: title, summary, body.
+POST_WEIGHTS = (10.0, 4.0, 1.0)
+MAX_BODY_LENGTH = 200_000  # characters; a long scientific review is ~60,000
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    """A URL slug from a title: ASCII letters, digits and single hyphens."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_length].rstrip("-") or "post"
+
+
+def unique_slug(base: str, post_id: int | None = None) -> str:
+    """``base``, or ``base-2``, ``base-3``... whichever no other post uses."""
+    taken = set(db.session.scalars(select(Post.slug).where(Post.slug.like(f"{base}%"), Post.id != (post_id or 0))))
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def find_or_create_topics(names: list[str]) -> list[Topic]:
+    """Topics by name (any case), creating the ones that don't exist yet."""
+    wanted = {name.strip(): None for name in names if name.strip()}
+    existing = {t.name.lower(): t for t in db.session.scalars(select(Topic))}
+    topics = []
+    for name in wanted:
+        topic = existing.get(name.lower())
+        if topic is None:
+            topic = Topic(name=name, slug=_free_topic_slug(slugify(name), existing))
+            db.session.add(topic)
+            existing[name.lower()] = topic
+        topics.append(topic)
+    return topics
+
+
+def _free_topic_slug(base: str, existing: dict[str, Topic]) -> str:
+    taken = {t.slug for t in existing.values()}
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+@dataclass
+class PostContent:
+    """What an editor can change on a post."""
+
+    title: str
+    slug: str
+    summary: str
+    body: str
+    references: list[str]
+    topic_names: list[str]
+    related_products: list[Product]
+    cover_alt: str = ""
+    author_name: str = ""
+
+
+def save_post(post: Post, content: PostContent, actor: str) -> Post:
+    """Apply the content, render the body once, and keep a revision. The caller commits."""
+    # One UPDATE per save (so one version step): no flush half-way through, e.g. on the topic query.
+    with db.session.no_autoflush:
+        return _apply_content(post, content, actor)
+
+
+def _apply_content(post: Post, content: PostContent, actor: str) -> Post:
+    post.title = strip_control_characters(content.title).strip()
+    post.slug = content.slug
+    post.summary = strip_control_characters(content.summary).strip()
+    post.body = strip_control_characters(content.body)
+    post.body_html = str(render_markdown(content.body))
+    post.references = [strip_control_characters(r).strip() for r in content.references if r.strip()]
+    post.topics = find_or_create_topics(content.topic_names)
+    post.related_products = list(content.related_products)
+    post.cover_alt = content.cover_alt.strip()
+    if content.author_name:
+        post.author_name = content.author_name.strip()
+    post.updated_at = utcnow()
+    post.revision = (post.revision or 0) + 1
+    if post.id is None:
+        db.session.add(post)
+    post.revisions.append(
+        PostRevision(
+            number=post.revision,
+            title=post.title,
+            summary=post.summary,
+            body=post.body,
+            references=post.references,
+            topic_names=[t.name for t in post.topics],
+            saved_by=actor,
+        )
+    )
+    return post
+
+
+def restore_revision(post: Post, revision: PostRevision, actor: str) -> Post:
+    """Bring back an earlier revision's text and topics, as a new revision (nothing is lost)."""
+    content = PostContent(
+        title=revision.title,
+        slug=post.slug,
+        summary=revision.summary,
+        body=revision.body,
+        references=list(revision.references),
+        topic_names=list(revision.topic_names),
+        related_products=list(post.related_products),
+        cover_alt=post.cover_alt,
+    )
+    return save_post(post, content, actor)
+
+
+def publish_post(post: Post, now: datetime | None = None) -> Post:
+    """Make the post public now and announce it. The caller commits."""
+    now = now or utcnow()
+    post.status = "published"
+    if post.published_at is None or post.published_at > now:
+        post.published_at = now
+    _announce(post, now)
+    return post
+
+
+def schedule_post(post: Post, when: datetime) -> Post:
+    """Make the post public at ``when`` (in the future). The caller commits."""
+    post.status = "scheduled"
+    post.published_at = when
+    return post
+
+
+def unpublish_post(post: Post) -> Post:
+    """Take the post off the site (back to draft). The caller commits."""
+    post.status = "draft"
+    return post
+
+
+def publish_due_posts(now: datetime | None = None) -> list[Post]:
+    """Scheduled posts whose time has come become published and are announced; returns them.
+
+    The public sees a scheduled post from its time on without this (the
+    queries compare with the clock); this records the change and sends the
+    ``post_published`` signal once. ``flask blog publish-due`` runs it.
+    """
+    now = now or utcnow()
+    due = db.session.scalars(
+        select(Post).where(Post.status == "scheduled", Post.published_at <= now).with_for_update(skip_locked=True)
+    ).all()
+    for post in due:
+        post.status = "published"
+        _announce(post, now)
+    return list(due)
+
+
+def _announce(post: Post, now: datetime) -> None:
+    """Send ``post_published`` the first time the post is public."""
+    if post.announced_at is None and post.is_visible(now):
+        post.announced_at = now
+        post_published.send(post)
+
+
+# Public queries ------------------------------------------------------------------------------
+
+
+@dataclass
+class PostPage:
+    """One page of posts."""
+
+    posts: list[Post]
+    total: int
+    page: int
+    pages: int
+
+
+def list_posts(page: int, per_page: int, topic: Topic | None = None) -> PostPage:
+    """Visible posts, newest first, one page of them (with their topics)."""
+    now = utcnow()
+    conditions = [Post.visible(now)]
+    if topic is not None:
+        conditions.append(Post.topics.any(Topic.id == topic.id))
+    total = db.session.scalar(select(func.count(Post.id)).where(*conditions))
+    pages = max(1, -(-total // per_page))
+    posts = db.session.scalars(
+        select(Post)
+        .where(*conditions)
+        .options(selectinload(Post.topics))
+        .order_by(Post.published_at.desc(), Post.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return PostPage(list(posts), total, page, pages)
+
+
+def topics_with_counts() -> list[tuple[Topic, int]]:
+    """Every topic with its number of visible posts, most posts first."""
+    now = utcnow()
+    count = func.count(Post.id)
+    rows = db.session.execute(
+        select(Topic, count)
+        .outerjoin(post_topic, post_topic.c.topic_id == Topic.id)
+        .outerjoin(Post, (Post.id == post_topic.c.post_id) & Post.visible(now))
+        .group_by(Topic.id)
+        .order_by(count.desc(), Topic.name)
+    ).all()
+    return [(topic, n) for topic, n in rows]
+
+
+def recent_posts(limit: int = 5) -> list[Post]:
+    """The newest visible posts."""
+    return list(
+        db.session.scalars(
+            select(Post).where(Post.visible(utcnow())).order_by(Post.published_at.desc(), Post.id.desc()).limit(limit)
+        )
+    )
+
+
+def sidebar_context() -> dict:
+    """What the sidebar of every blog page shows."""
+    return {"sidebar_topics": topics_with_counts(), "recent_posts": recent_posts(5)}
+
+
+def get_topic(slug: str) -> Topic | None:
+    """A topic by slug."""
+    return db.session.scalar(select(Topic).where(Topic.slug == slug))
+
+
+def get_public_post(slug: str) -> Post | None:
+    """A visible post by slug, with topics and related products loaded."""
+    return db.session.scalar(
+        select(Post)
+        .where(Post.slug == slug, Post.visible(utcnow()))
+        .options(selectinload(Post.topics), selectinload(Post.related_products))
+    )
+
+
+def related_posts(post: Post, limit: int = 3) -> list[Post]:
+    """Other visible posts sharing the most topics with this one, newest first among equals."""
+    topic_ids = [t.id for t in post.topics]
+    if not topic_ids:
+        return []
+    shared = func.count(post_topic.c.topic_id)
+    return list(
+        db.session.scalars(
+            select(Post)
+            .join(post_topic, post_topic.c.post_id == Post.id)
+            .where(post_topic.c.topic_id.in_(topic_ids), Post.id != post.id, Post.visible(utcnow()))
+            .group_by(Post.id)
+            .order_by(shared.desc(), Post.published_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def related_products(post: Post, limit: int = 4) -> list[Product]:
+    """Products named on the post first, then products linked to its topics."""
+    chosen = [p for p in post.related_products if p.active]
+    topic_ids = [t.id for t in post.topics]
+    if len(chosen) < limit and topic_ids:
+        from shop.blog.models import topic_product
+
+        more = db.session.scalars(
+            select(Product)
+            .join(topic_product, topic_product.c.product_id == Product.id)
+            .where(topic_product.c.topic_id.in_(topic_ids), Product.active, Product.id.not_in([p.id for p in chosen]))
+            .group_by(Product.id)
+            .order_by(Product.featured.desc(), Product.name)
+            .limit(limit - len(chosen))
+        ).all()
+        chosen += more
+    return chosen[:limit]
+
+
+def search_posts(q: str, limit: int = 10) -> list[Post]:
+    """Visible posts matching every word of ``q``, best first."""
+    terms = search_terms(q)
+    if not terms:
+        return []
+    hits = matches("post", terms, POST_WEIGHTS).subquery()
+    return list(
+        db.session.scalars(
+            select(Post)
+            .join(hits, hits.c.id == Post.id)
+            .where(Post.visible(utcnow()))
+            .options(selectinload(Post.topics))
+            .order_by(hits.c.score.desc(), Post.published_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def feed_posts(topic: Topic | None = None, limit: int = 20) -> list[Post]:
+    """The newest visible posts for an Atom feed."""
+    return list_posts(1, limit, topic).posts

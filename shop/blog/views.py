@@ -1,0 +1,110 @@
+"""The public blog: post list, topics, posts and Atom feeds."""
+
+import re
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+
+from shop.blog import services
+from shop.blog.models import Post, Topic
+from shop.templating import absolute_url
+
+bp = Blueprint("blog", __name__, url_prefix="/blog")
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+PAGE_NUMBER = re.compile(r"^[0-9]{1,6}$")
+
+
+def _page_number() -> int:
+    page = request.args.get("page", "1")
+    return int(page) if PAGE_NUMBER.match(page) and int(page) > 0 else 1
+
+
+def _topic_or_404(slug: str) -> Topic:
+    topic = services.get_topic(slug) if SLUG.match(slug) else None
+    if topic is None:
+        abort(404, description="There is no such topic. See all topics on the blog.")
+    return topic
+
+
+@bp.context_processor
+def sidebar():
+    """What the sidebar of every blog page shows."""
+    return services.sidebar_context()
+
+
+def _post_list(template: str, topic: Topic | None = None, **context):
+    page = services.list_posts(_page_number(), current_app.config["POSTS_PER_PAGE"], topic)
+    if page.page > page.pages:
+        abort(404, description=f"The blog has {page.pages} page(s) here; page {page.page} is past the end.")
+    return render_template(template, page=page, topic=topic, **context)
+
+
+@bp.get("/")
+def index():
+    """Posts, newest first."""
+    return _post_list("blog/index.html")
+
+
+@bp.get("/topics/")
+def topics():
+    """Every topic with its number of posts ("see all")."""
+    return render_template("blog/topics.html", topics=services.topics_with_counts())
+
+
+@bp.get("/topics/<slug>")
+def topic(slug: str):
+    """One topic's posts."""
+    return _post_list("blog/index.html", _topic_or_404(slug))
+
+
+@bp.get("/<slug>")
+def post(slug: str):
+    """One post with its topics, references, related posts and products."""
+    found = services.get_public_post(slug) if SLUG.match(slug) else None
+    if found is None:
+        abort(404, description="We couldn't find that post. It may have been moved or unpublished.")
+    return render_template(
+        "blog/post.html",
+        post=found,
+        related_posts=services.related_posts(found),
+        related_products=services.related_products(found),
+        post_json_ld=post_json_ld(found),
+    )
+
+
+@bp.get("/feed.xml")
+def feed():
+    """The Atom feed of the newest posts."""
+    return _atom(services.feed_posts(), None)
+
+
+@bp.get("/topics/<slug>/feed.xml")
+def topic_feed(slug: str):
+    """The Atom feed of one topic."""
+    topic = _topic_or_404(slug)
+    return _atom(services.feed_posts(topic), topic)
+
+
+def _atom(posts: list[Post], topic: Topic | None) -> Response:
+    body = render_template("blog/feed.xml", posts=posts, topic=topic)
+    return Response(body, mimetype="application/atom+xml")
+
+
+def post_json_ld(post: Post) -> dict:
+    """schema.org BlogPosting data for search engines."""
+    url = absolute_url("blog.post", slug=post.slug)
+    data = {
+        "@context": "https://schema.org",
+        "@type": "BlogPosting",
+        "headline": post.title,
+        "description": post.summary,
+        "datePublished": post.published_at.isoformat(),
+        "dateModified": post.modified_at.isoformat(),
+        "author": {"@type": "Person", "name": post.author_name},
+        "publisher": {"@type": "Organization", "name": current_app.config["SITE_NAME"]},
+        "mainEntityOfPage": url,
+        "url": url,
+        "keywords": ", ".join(t.name for t in post.topics),
+    }
+    if post.cover_image:
+        data["image"] = absolute_url("main.upload", name="posts/" + post.cover_image)
+    return data
