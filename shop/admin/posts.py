@@ -16,7 +16,7 @@ from shop.blog.models import STATUSES, Post, PostRevision, Topic
 from shop.catalog import images
 from shop.catalog.models import Product
 from shop.extensions import db
-from shop.markdown import render_markdown
+from shop.markdown import render_markdown, strip_control_characters
 from shop.models import utcnow
 
 STALE_MESSAGE = "Not saved: someone else saved this post after you opened it. Open it again to see their changes."
@@ -237,4 +237,7 @@ class TopicView(StaffModelView):
     column_searchable_list = ("name", "slug")
     column_default_sort = "name"
     form_columns = ("name", "slug", "description", "products")
-    form_args = {"slug": {"validators": [SLUG]}}
+    form_args = {
+        "slug": {"validators": [SLUG]},
+        "name": {"filters": [lambda value: strip_control_characters(value or "").strip()]},
+    }

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
-from shop.blog.models import Post, PostRevision, Topic, post_topic
+from shop.blog.models import Post, PostRevision, Topic, post_topic, topic_product
 from shop.blog.signals import post_published
 from shop.catalog.models import Product
 from shop.extensions import db
@@ -39,7 +39,7 @@ def unique_slug(base: str, post_id: int | None = None) -> str:
 
 def find_or_create_topics(names: list[str]) -> list[Topic]:
     """Topics by name (any case), creating the ones that don't exist yet."""
-    wanted = {name.strip(): None for name in names if name.strip()}
+    wanted = {strip_control_characters(name).strip(): None for name in names if name.strip()}
     existing = {t.name.lower(): t for t in db.session.scalars(select(Topic))}
     topics = []
     for name in wanted:
@@ -93,7 +93,7 @@ def _apply_content(post: Post, content: PostContent, actor: str) -> Post:
     post.related_products = list(content.related_products)
     post.cover_alt = content.cover_alt.strip()
     if content.author_name:
-        post.author_name = content.author_name.strip()
+        post.author_name = strip_control_characters(content.author_name).strip()
     post.updated_at = utcnow()
     post.revision = (post.revision or 0) + 1
     if post.id is None:
@@ -244,7 +244,7 @@ def get_public_post(slug: str) -> Post | None:
     return db.session.scalar(
         select(Post)
         .where(Post.slug == slug, Post.visible(utcnow()))
-        .options(selectinload(Post.topics), selectinload(Post.related_products))
+        .options(selectinload(Post.topics), selectinload(Post.related_products).joinedload(Product.category))
     )
 
 
@@ -271,12 +271,11 @@ def related_products(post: Post, limit: int = 4) -> list[Product]:
     chosen = [p for p in post.related_products if p.active]
     topic_ids = [t.id for t in post.topics]
     if len(chosen) < limit and topic_ids:
-        from shop.blog.models import topic_product
-
         more = db.session.scalars(
             select(Product)
             .join(topic_product, topic_product.c.product_id == Product.id)
             .where(topic_product.c.topic_id.in_(topic_ids), Product.active, Product.id.not_in([p.id for p in chosen]))
+            .options(joinedload(Product.category))
             .group_by(Product.id)
             .order_by(Product.featured.desc(), Product.name)
             .limit(limit - len(chosen))

@@ -124,8 +124,27 @@ def test_feed_updated_is_the_newest_change(client, db, make_post):
     assert [e.title for e in parsed.entries] == ["Newer Post", "Older Post"]
 
 
-def test_control_characters_in_a_body_keep_the_feed_well_formed(client, db, make_post):
-    """Text pasted from a word processor must not break the feed for every subscriber."""
-    make_post("Pasted From Word", body="First line\x0bsecond line\x0c and more.")
+PASTED = "Line one\x0bline two\x0c and more"  # Word writes \x0b for a manual line break
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "title",
+        "summary",
+        "body",
+        "author",
+        "topic",
+    ],
+)
+def test_control_characters_keep_the_feed_well_formed(client, db, make_post, field):
+    """Text pasted from a word processor into any field must not break the feed for every subscriber."""
+    values = {"summary": "A summary.", "body": "Body text.", "author": "Dr. Author", "topics": ["Pasted"]}
+    if field == "topic":
+        values["topics"] = [PASTED]
+    elif field != "title":
+        values[field] = PASTED
+    title = PASTED if field == "title" else "Pasted From Word"
+    make_post(title, slug="pasted", **values)
     parsed = fetch(client, "/blog/feed.xml")
-    assert [e.title for e in parsed.entries] == ["Pasted From Word"]
+    assert [e.link for e in parsed.entries] == ["http://localhost/blog/pasted"]
