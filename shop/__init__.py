@@ -15,6 +15,7 @@ def create_app(config: object | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     register_extensions(app)
     register_blueprints(app)
+    register_page_cache(app)
     register_template_helpers(app)
     register_errors(app)
     register_commands(app)
@@ -23,11 +24,12 @@ def create_app(config: object | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions of ``shop.extensions`` to this app."""
-    from shop.extensions import csrf, db, limiter, login_manager, migrate
+    from shop.extensions import cache, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
     csrf.init_app(app)
 
@@ -47,11 +49,21 @@ def register_blueprints(app: Flask) -> None:
     init_admin(app)
 
 
+def register_page_cache(app: Flask) -> None:
+    """Saving catalog or blog rows makes cached public pages stale."""
+    from shop.blog.models import Post, Topic
+    from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
+    from shop.page_cache import track_content
+
+    track_content(Category, Product, Donor, DonorAllele, Lot, Post, Topic)
+
+
 def register_template_helpers(app: Flask) -> None:
-    """Filters and globals that templates across features use."""
-    from shop import templating
+    """Filters and globals that templates across features use; fingerprinted static URLs."""
+    from shop import static_files, templating
 
     templating.init_app(app)
+    static_files.init_app(app)
 
 
 def register_errors(app: Flask) -> None:

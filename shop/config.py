@@ -38,6 +38,13 @@ class Config:
     POSTS_PER_PAGE = 10
     REDIS_URL = os.environ.get("REDIS_URL", "")
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
+    CACHE_REDIS_URL = REDIS_URL
+    CACHE_DEFAULT_TIMEOUT = 600
+    CACHE_THRESHOLD = 5000  # pages kept per process by SimpleCache
+    CACHE_KEY_PREFIX = "cellshop:"
+    # How long browsers may reuse a public page before asking again (with its ETag).
+    PUBLIC_PAGE_MAX_AGE = int(os.environ.get("PUBLIC_PAGE_MAX_AGE", 60))
     RATELIMIT_HEADERS_ENABLED = True
     # Sign-in attempts that fail: per account and per client address.
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
@@ -60,3 +67,4 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SQLALCHEMY_ENGINE_OPTIONS = {}
     RATELIMIT_STORAGE_URI = "memory://"
+    CACHE_TYPE = "NullCache"  # tests see fresh pages; tests/test_page_cache.py turns it on

@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and bound to the app in ``create_app``."""
 
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -30,6 +31,8 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+# CACHE_TYPE: SimpleCache (this process) by default, RedisCache when REDIS_URL is set.
+cache = Cache()
 # Storage comes from RATELIMIT_STORAGE_URI: memory by default, Redis when REDIS_URL is set.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 

@@ -17,12 +17,14 @@ from shop.blog import services as blog
 from shop.catalog import services as catalog
 from shop.extensions import db
 from shop.fulltext import MAX_QUERY_LENGTH
+from shop.page_cache import public_page
 from shop.templating import absolute_url
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
+@public_page
 def home():
     """The home page: what the shop offers, categories and featured products."""
     return render_template(
@@ -46,6 +48,7 @@ def healthz():
 
 
 @bp.get("/sitemap.xml")
+@public_page
 def sitemap():
     """An XML sitemap of the catalog's categories and products."""
     categories, products = catalog.sitemap_entries()
@@ -60,6 +63,7 @@ def sitemap():
 
 
 @bp.get("/robots.txt")
+@public_page
 def robots():
     """Let crawlers in, keep them out of staff pages and endless facet combinations."""
     lines = [
@@ -73,6 +77,7 @@ def robots():
 
 
 @bp.get("/search")
+@public_page
 def search():
     """Products and posts matching a search, on one page."""
     q = (request.args.get("q") or "")[:MAX_QUERY_LENGTH].strip()

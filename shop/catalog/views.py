@@ -5,6 +5,7 @@ import re
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from shop.catalog import models, services
+from shop.page_cache import public_page
 from shop.templating import absolute_url
 
 bp = Blueprint("catalog", __name__, url_prefix="/products")
@@ -12,6 +13,7 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 @bp.get("/")
+@public_page
 def product_list():
     """The catalog with facets, search, sorting and pagination, all in the query string."""
     product = services.find_by_catalog_number(request.args.get("q", ""))
@@ -25,6 +27,7 @@ def product_list():
 
 
 @bp.get("/<slug>")
+@public_page
 def product_detail(slug: str):
     """One product: specification, available lots and donors, price or quote, related products."""
     # Slugs are lower-case words and hyphens; anything else (a NUL byte, say) can't be one.

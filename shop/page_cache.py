@@ -1,0 +1,127 @@
+"""Caching of public pages: in this process or Redis, and in browsers by ETag.
+
+Pages that are the same for every visitor (home, catalog, product, blog,
+feeds, sitemap) are cached whole for anonymous GET requests. The cache key
+holds the *content stamp*: when staff save a catalog or blog row, the same
+transaction moves the stamp on (see ``_touch_content``), so every cached
+page is stale at once, in every process, without tracking which page shows
+what. A scheduled post whose time has come also moves the stamp, by the
+count in ``content_stamp``. Browsers get an ETag derived from the same key
+and a 304 when nothing changed.
+"""
+
+import gzip
+import hashlib
+from datetime import UTC, datetime
+from functools import wraps
+
+from flask import Response, current_app, request, session
+from flask_login import current_user
+from sqlalchemy import Integer, event, func, insert, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shop.extensions import cache, db
+from shop.models import UTCDateTime, utcnow
+
+_content_models: set[type] = set()
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class SiteState(db.Model):
+    """One row: when the public content last changed."""
+
+    __tablename__ = "site_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def track_content(*models: type) -> None:
+    """Saving rows of these models makes every cached page stale."""
+    _content_models.update(models)
+
+
+@event.listens_for(db.session, "before_flush")
+def _touch_content(session, flush_context, instances) -> None:
+    """Move the content stamp on in the transaction that changes public content."""
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if _content_models and any(type(obj) in _content_models for obj in changed):
+        session.info["content_changed"] = True
+
+
+@event.listens_for(db.session, "after_flush")
+def _write_stamp(session, flush_context) -> None:
+    if session.info.pop("content_changed", False):
+        mark_content_changed()
+
+
+def mark_content_changed() -> None:
+    """Move the content stamp on, in the current transaction (for bulk writes that skip the ORM)."""
+    connection = db.session.connection()
+    if connection.execute(update(SiteState).values(content_changed_at=utcnow())).rowcount == 0:
+        connection.execute(insert(SiteState).values(id=1, content_changed_at=utcnow()))
+
+
+def content_stamp() -> str:
+    """A string that changes whenever what the public sees may have changed (one small query)."""
+    from shop.blog.models import Post  # the blog sits above this module's users; imported late
+
+    changed_at = select(SiteState.content_changed_at).where(SiteState.id == 1).scalar_subquery()
+    since = func.coalesce(changed_at, EPOCH)  # the row only goes missing when a test empties tables
+    now = utcnow()
+    # Scheduled posts that went live since the last change: their time passing changes pages too.
+    went_live = (
+        select(func.count(Post.id))
+        .where(Post.status == "scheduled", Post.published_at > since, Post.published_at <= now)
+        .scalar_subquery()
+    )
+    row = db.session.execute(select(changed_at.label("at"), went_live.label("live"))).one()
+    at = row.at.timestamp() if isinstance(row.at, datetime) else row.at
+    return f"{at}:{row.live}"
+
+
+def public_page(view):
+    """Cache a page that is the same for every anonymous visitor; answer 304 to a matching ETag."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        # Staff see their own header, and a pending flash message is for one visitor only.
+        if request.method not in ("GET", "HEAD") or "_flashes" in session or current_user.is_authenticated:
+            return view(*args, **kwargs)
+        key = f"page:{content_stamp()}:{request.full_path}"
+        etag = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+        if etag in request.if_none_match:
+            return _not_modified(etag)
+        cached = cache.get(key)
+        if cached is None:
+            response = current_app.make_response(view(*args, **kwargs))
+            if response.status_code != 200 or response.direct_passthrough:
+                return response
+            body = response.get_data()
+            # Compressed once, when cached, instead of on every request.
+            cached = (body, gzip.compress(body, compresslevel=6), response.mimetype)
+            cache.set(key, cached)
+        body, compressed, mimetype = cached
+        response = Response(mimetype=mimetype)
+        if "gzip" in request.accept_encodings:
+            response.set_data(compressed)
+            response.content_encoding = "gzip"
+        else:
+            response.set_data(body)
+        response.vary.add("Accept-Encoding")
+        response.set_etag(etag)
+        response.cache_control.public = True
+        response.cache_control.max_age = current_app.config["PUBLIC_PAGE_MAX_AGE"]
+        response.vary.add("Cookie")
+        return response
+
+    return wrapper
+
+
+def _not_modified(etag: str) -> Response:
+    response = Response(status=304)
+    response.set_etag(etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = current_app.config["PUBLIC_PAGE_MAX_AGE"]
+    response.vary.add("Cookie")
+    return response
