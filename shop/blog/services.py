@@ -4,6 +4,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -11,10 +12,11 @@ from sqlalchemy.orm import joinedload, selectinload
 from shop.blog.models import Post, PostRevision, Topic, post_topic, topic_product
 from shop.blog.signals import post_published
 from shop.catalog.models import Product
-from shop.extensions import db
+from shop.extensions import cache, db
 from shop.fulltext import matches, search_terms
 from shop.markdown import render_markdown, strip_control_characters
 from shop.models import utcnow
+from shop.page_cache import content_stamp
 
 # bm25 weights in post_fts's column order: title, summary, body.
 POST_WEIGHTS = (10.0, 4.0, 1.0)
@@ -230,8 +232,19 @@ def recent_posts(limit: int = 5) -> list[Post]:
 
 
 def sidebar_context() -> dict:
-    """What the sidebar of every blog page shows."""
-    return {"sidebar_topics": topics_with_counts(), "recent_posts": recent_posts(5)}
+    """What the sidebar of every blog page shows (cached until the content changes)."""
+    key = f"blog-sidebar:{content_stamp()}"
+    context = cache.get(key)
+    if context is None:
+        # Plain values, not ORM objects: cached objects must not carry a session along.
+        context = {
+            "sidebar_topics": [(SimpleNamespace(name=t.name, slug=t.slug), n) for t, n in topics_with_counts()],
+            "recent_posts": [
+                SimpleNamespace(title=p.title, slug=p.slug, published_at=p.published_at) for p in recent_posts(5)
+            ],
+        }
+        cache.set(key, context)
+    return context
 
 
 def get_topic(slug: str) -> Topic | None:

@@ -8,10 +8,12 @@ from sqlalchemy import (
     CheckConstraint,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import JSON
@@ -70,6 +72,7 @@ class Product(db.Model):
             "min_viability IS NULL OR (min_viability >= 0 AND min_viability <= 100)",
             name="viability_percent",
         ),
+        Index("ix_product_category_display", "category_id", text("featured DESC"), "name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -186,6 +189,13 @@ class Lot(db.Model):
         CheckConstraint("units_available >= 0", name="units_not_negative"),
         CheckConstraint("viability IS NULL OR (viability >= 0 AND viability <= 100)", name="viability_percent"),
         CheckConstraint("purity IS NULL OR (purity >= 0 AND purity <= 100)", name="purity_percent"),
+        Index(
+            "ix_lot_in_stock",
+            "product_id",
+            "donor_id",
+            sqlite_where=text("status = 'available' AND units_available > 0"),
+            postgresql_where=text("status = 'available' AND units_available > 0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
