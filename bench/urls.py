@@ -1,0 +1,181 @@
+"""The URLs each benchmarked page is loaded with: many distinct ones, drawn with a Zipf-like skew.
+
+A page's distinct URLs are shuffled into a popularity order, then a long
+sequence is drawn with weight 1/rank^s: a few URLs come back often, most
+rarely, as with real visitors. The load generator cycles through the sequence.
+Result pages past the first are asked for only when the dataset's stats say
+the filters match enough products, so the benchmark itself causes no 404s.
+"""
+
+import random
+from dataclasses import dataclass
+from itertools import accumulate
+from urllib.parse import urlencode
+
+from bench import synth, vocab
+
+PAGES = ("home", "catalog", "catalog_facets", "product", "blog", "post", "search", "feed")
+SEQUENCE_LENGTH = 20_000
+ZIPF_S = 1.1
+FACETED_URLS = 2_000
+SEARCH_URLS = 1_500
+PER_PAGE = 24
+SORTS = {"relevance": 50, "price": 20, "name": 15, "newest": 15}
+PAGE_WEIGHTS = (70, 20, 10)
+FIXED_VALUES = {
+    "format": ("fresh", "cryopreserved"),
+    "grade": ("research", "gmp"),
+    "pricing": ("list", "quote"),
+    "stock": ("in",),
+    "cmv": ("positive", "negative"),
+    "sex": ("F", "M"),
+    "age": ("18-29", "30-39", "40-49", "50+"),
+}
+FACET_ORDER = ("category", "format", "grade", "pricing", "stock", "cmv", "sex", "age", "hla")
+HLA_CHOICES = 16
+
+
+@dataclass
+class PageUrls:
+    """What one page is loaded with."""
+
+    name: str
+    sequence: list[str]
+    distinct: int
+
+    @property
+    def drawn(self) -> int:
+        """How many distinct URLs the sequence actually visits."""
+        return len(set(self.sequence))
+
+    def samples(self, count: int = 5) -> list[str]:
+        """The first ``count`` distinct URLs of the sequence (the popular ones come early)."""
+        return list(dict.fromkeys(self.sequence))[:count]
+
+
+def zipf_sequence(urls: list[str], rng: random.Random, length: int = SEQUENCE_LENGTH) -> list[str]:
+    """``length`` draws from ``urls`` in a random popularity order, with weight 1/rank^ZIPF_S."""
+    if len(urls) == 1:
+        return list(urls)
+    ranked = rng.sample(urls, len(urls))
+    cum = list(accumulate(1 / (rank + 1) ** ZIPF_S for rank in range(len(ranked))))
+    return rng.choices(ranked, cum_weights=cum, k=length)
+
+
+def search_vocabulary() -> tuple[list[str], list[str]]:
+    """Words of the generated products: (generic description words, category-specific words)."""
+    generic = sorted(set().union(*synth.SENTENCE_WORDS))
+    texts = [vocab.QUALIFIERS]
+    for families in vocab.FAMILIES.values():
+        for f in families:
+            texts.append((f.base, f.cell_type, f.markers, f.isolation, *f.uses))
+    words = {w for group in texts for t in group for w in synth.WORD.findall(t.lower())}
+    specific = sorted(w for w in words - set(generic) - vocab.STOPWORDS if len(w) >= 3)
+    return [w for w in generic if len(w) >= 3], specific
+
+
+def search_queries(rng: random.Random, count: int) -> list[str]:
+    """Distinct searches: single words, word pairs and word prefixes ("leuko")."""
+    generic, specific = search_vocabulary()
+    words = generic + specific
+    queries: set[str] = set()
+    for _ in range(count * 20):
+        if len(queries) >= count:
+            break
+        kind = rng.random()
+        if kind < 0.4:
+            queries.add(rng.choice(words))
+        elif kind < 0.85:
+            queries.add(" ".join(rng.sample(words, 2)))
+        else:
+            word = rng.choice([w for w in words if len(w) >= 6])
+            queries.add(word[: rng.randint(4, len(word) - 1)])
+    return sorted(queries)
+
+
+def facet_values(stats: dict) -> dict[str, tuple[str, ...]]:
+    """The values each facet may be filtered on: fixed ones, the categories, the commonest HLA alleles."""
+    facets = stats["facets"]
+    hla = sorted(facets.get("hla", {}), key=lambda a: -facets["hla"][a])[:HLA_CHOICES]
+    return {**FIXED_VALUES, "category": tuple(sorted(facets.get("category", {}))), "hla": tuple(hla)}
+
+
+def estimate(stats: dict, pairs: list[tuple[str, str]], word: str) -> float:
+    """Expected matches, assuming independent filters (category-specific words count as unknown: 0)."""
+    active = max(1, stats["active"])
+    expected = float(active)
+    for facet, value in pairs:
+        expected *= stats["facets"].get(facet, {}).get(value, 0) / active
+    return expected * stats["words"].get(word, 0) / active
+
+
+def faceted_url(rng: random.Random, stats: dict, values: dict, words: tuple[list[str], list[str]]) -> str:
+    """/products/ with a search and two facets, a sort, and a page that exists."""
+    generic, specific = words
+    chosen = sorted(rng.sample([f for f in FACET_ORDER if values[f]], 2), key=FACET_ORDER.index)
+    pairs = [(facet, rng.choice(values[facet])) for facet in chosen]
+    word = rng.choice(generic) if rng.random() < 0.7 else rng.choice(specific)
+    expected = estimate(stats, pairs, word)
+    # Half the estimate must fill the earlier pages: the filters are not quite independent.
+    pages = [p for p in range(1, 4) if p == 1 or expected / 2 > PER_PAGE * (p - 1)]
+    page = rng.choices(pages, weights=PAGE_WEIGHTS[: len(pages)])[0]
+    sort = rng.choices(list(SORTS), weights=list(SORTS.values()))[0]
+    query = [
+        ("q", word),
+        *pairs,
+        ("sort", "" if sort == "relevance" else sort),
+        ("page", str(page) if page > 1 else ""),
+    ]
+    return "/products/?" + urlencode([(k, v) for k, v in query if v])
+
+
+def faceted_urls(rng: random.Random, stats: dict, count: int = FACETED_URLS) -> list[str]:
+    """Distinct faceted catalog URLs."""
+    values, words = facet_values(stats), search_vocabulary()
+    urls: set[str] = set()
+    for _ in range(count * 20):
+        if len(urls) >= count:
+            break
+        urls.add(faceted_url(rng, stats, values, words))
+    return sorted(urls)
+
+
+def public_slugs() -> tuple[list[str], list[str]]:
+    """Slugs of active products and of visible posts (inside an app context)."""
+    from sqlalchemy import select
+
+    from shop.blog.models import Post
+    from shop.catalog.models import Product
+    from shop.extensions import db
+
+    products = db.session.scalars(select(Product.slug).where(Product.active).order_by(Product.id)).all()
+    posts = db.session.scalars(select(Post.slug).where(Post.visible(synth.utcnow())).order_by(Post.id)).all()
+    db.session.rollback()
+    return list(products), list(posts)
+
+
+def page_urls(name: str, rng: random.Random, stats: dict, slugs: tuple[list[str], list[str]]) -> list[str]:
+    """Every distinct URL of one page."""
+    product_slugs, post_slugs = slugs
+    if name == "catalog_facets":
+        return faceted_urls(rng, stats)
+    if name == "product":
+        return [f"/products/{slug}" for slug in product_slugs]
+    if name == "post":
+        return [f"/blog/{slug}" for slug in post_slugs]
+    if name == "search":
+        return ["/search?" + urlencode({"q": q}) for q in search_queries(rng, SEARCH_URLS)]
+    return [{"home": "/", "catalog": "/products/", "blog": "/blog/", "feed": "/blog/feed.xml"}[name]]
+
+
+def build_pages(app, stats: dict, names: list[str], seed: int = 1) -> dict[str, PageUrls]:
+    """The URL sequence of each page in ``names``."""
+    with app.app_context():
+        slugs = public_slugs()
+    pages = {}
+    for name in names:
+        # One generator per page, so a page's URLs don't depend on which other pages run.
+        rng = random.Random(f"{seed}-{name}")
+        urls = page_urls(name, rng, stats, slugs)
+        pages[name] = PageUrls(name, zipf_sequence(urls, rng), len(urls))
+    return pages
