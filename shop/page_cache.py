@@ -15,7 +15,7 @@ import hashlib
 from datetime import UTC, datetime
 from functools import wraps
 
-from flask import Response, current_app, request, session
+from flask import Response, current_app, has_request_context, request, session
 from flask_login import current_user
 from sqlalchemy import Integer, event, func, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
@@ -63,7 +63,17 @@ def mark_content_changed() -> None:
 
 
 def content_stamp() -> str:
-    """A string that changes whenever what the public sees may have changed (one small query)."""
+    """A string that changes whenever what the public sees may have changed (one small query per request)."""
+    if not has_request_context():
+        return _read_content_stamp()
+    # Kept on the request (not on g, which tests share across requests) so it is read once per request.
+    environ = request.environ
+    if "cellshop.content_stamp" not in environ:
+        environ["cellshop.content_stamp"] = _read_content_stamp()
+    return environ["cellshop.content_stamp"]
+
+
+def _read_content_stamp() -> str:
     from shop.blog.models import Post  # the blog sits above this module's users; imported late
 
     changed_at = select(SiteState.content_changed_at).where(SiteState.id == 1).scalar_subquery()

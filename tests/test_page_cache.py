@@ -121,3 +121,24 @@ def test_a_bulk_csv_import_makes_pages_fresh(visitor, seeded, db):
     out.seek(0)
     assert import_products(out).created == 1
     assert "27 products" in visitor.get("/products/").text
+
+
+def test_facet_counts_are_shared_by_sort_orders_and_pages(cached_app, visitor, seeded):
+    """Re-sorting the same filtered list reuses the facet counts (the costly UNION query) until content changes."""
+    from shop.extensions import db
+
+    visitor.get("/products/?format=cryopreserved")
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with cached_app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = visitor.get("/products/?format=cryopreserved&sort=price")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert page.status_code == 200 and "20 products" in page.text
+    assert statements and not any("UNION ALL" in s for s in statements)

@@ -10,6 +10,7 @@ All facet counts and the total come back from one UNION ALL query, so the
 number of queries a catalog page costs does not grow with the catalog.
 """
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -32,7 +33,8 @@ from shop.catalog.models import (
     Product,
 )
 from shop.catalog.search import MAX_QUERY_LENGTH, looks_like_catalog_number, product_hits, search_terms
-from shop.extensions import db
+from shop.extensions import cache, db
+from shop.page_cache import content_stamp
 
 PRICING = {"list": "List price", "quote": "Quote only"}
 STOCK = {"in": "In stock"}
@@ -356,11 +358,27 @@ def browse_catalog(args: MultiDict, per_page: int) -> CatalogPage:
     category_ids = {c.slug: c.id for c in categories}
     # One CTE of search matches, shared by the facet counts and the result page.
     hits = product_hits(filters.terms).cte("hits") if filters.terms else None
-    counts, total = count_facets(filters, category_ids, hits)
+    counts, total = _cached_facet_counts(filters, category_ids, hits)
     pages = max(1, -(-total // per_page))
     products = list_products(filters, category_ids, hits, per_page) if filters.page <= pages else []
     landing = next((c for c in categories if c.slug == filters.category_page), None)
     return CatalogPage(filters, products, total, pages, build_facets(filters, counts, categories), landing)
+
+
+def _cached_facet_counts(filters: CatalogFilters, category_ids: dict[str, int], hits):
+    """Facet counts, shared by every sort order and page of the same search and filters.
+
+    They are the expensive part of a catalog page and don't depend on sort or
+    page; the content stamp in the key makes them stale when staff save.
+    """
+    selection = sorted((name, sorted(values)) for name, values in filters.selected.items())
+    digest = hashlib.blake2b(repr((filters.terms, selection)).encode(), digest_size=12).hexdigest()
+    key = f"facets:{content_stamp()}:{digest}"
+    found = cache.get(key)
+    if found is None:
+        found = count_facets(filters, category_ids, hits)
+        cache.set(key, found)
+    return found
 
 
 def build_facets(filters: CatalogFilters, counts: dict[str, dict[str, int]], categories: list[Category]) -> list[Facet]:
