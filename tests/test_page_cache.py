@@ -1,5 +1,7 @@
 """Public pages are cached whole and revalidated by ETag; any change to the content makes them stale."""
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -8,6 +10,7 @@ from sqlalchemy import event, update
 from shop import create_app
 from shop.blog.models import Post
 from shop.blog.services import PostContent, save_post, schedule_post
+from shop.catalog.csv_io import PRODUCT_COLUMNS, export_products, import_products
 from shop.config import TestConfig
 from shop.models import utcnow
 from shop.page_cache import SiteState
@@ -35,22 +38,27 @@ def visitor(cached_app, db):
     return cached_app.test_client()
 
 
-def test_second_visit_is_served_from_the_cache(cached_app, visitor, seeded):
+def get_counting_statements(app, client, url):
+    """GET ``url`` and return the response with the SQL statements the request sent."""
     from shop.extensions import db
 
-    first = visitor.get("/products/")
     statements = []
 
     def record(conn, cursor, statement, *args):
         statements.append(statement)
 
-    with cached_app.app_context():
+    with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", record)
     try:
-        second = visitor.get("/products/")
+        return client.get(url), statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def test_second_visit_is_served_from_the_cache(cached_app, visitor, seeded):
+    first = visitor.get("/products/")
+    second, statements = get_counting_statements(cached_app, visitor, "/products/")
     assert second.data == first.data
     assert len(statements) == 1  # only the content stamp
     assert second.headers["Cache-Control"] == "public, max-age=60"
@@ -104,18 +112,14 @@ def test_staff_and_flash_messages_are_never_cached(cached_app, visitor, seeded, 
 
 
 def test_a_bulk_csv_import_makes_pages_fresh(visitor, seeded, db):
-    import io
-
-    from shop.catalog.csv_io import PRODUCT_COLUMNS, export_products, import_products
-
     visitor.get("/products/")
     buffer = io.StringIO()
     export_products(buffer)
     header, first = buffer.getvalue().splitlines()[:2]
-    row = dict(zip(PRODUCT_COLUMNS, next(__import__("csv").reader([first])), strict=True))
+    row = dict(zip(PRODUCT_COLUMNS, next(csv.reader([first])), strict=True))
     row.update(catalog_number="CT-NEW-CR-1M", slug="brand-new-cells", name="Brand new cells")
     out = io.StringIO()
-    writer = __import__("csv").DictWriter(out, fieldnames=PRODUCT_COLUMNS)
+    writer = csv.DictWriter(out, fieldnames=PRODUCT_COLUMNS)
     writer.writeheader()
     writer.writerow(row)
     out.seek(0)
@@ -125,20 +129,7 @@ def test_a_bulk_csv_import_makes_pages_fresh(visitor, seeded, db):
 
 def test_facet_counts_are_shared_by_sort_orders_and_pages(cached_app, visitor, seeded):
     """Re-sorting the same filtered list reuses the facet counts (the costly UNION query) until content changes."""
-    from shop.extensions import db
-
     visitor.get("/products/?format=cryopreserved")
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with cached_app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        page = visitor.get("/products/?format=cryopreserved&sort=price")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    page, statements = get_counting_statements(cached_app, visitor, "/products/?format=cryopreserved&sort=price")
     assert page.status_code == 200 and "20 products" in page.text
     assert statements and not any("UNION ALL" in s for s in statements)
