@@ -113,6 +113,18 @@ class QueryCounter:
         return len(self.statements)
 
 
+def statements_per_page(client, count_queries, urls) -> dict[str, int]:
+    """SQL statements each URL sends, measured on a second request (after a warm-up)."""
+    counts = {}
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+        with count_queries() as queries:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        counts[url] = queries.count
+    return counts
+
+
 @pytest.fixture
 def count_queries(db):
     """A context manager that records the statements sent inside it."""

@@ -8,6 +8,7 @@ from shop.blog.models import Post, Topic, post_topic
 from shop.markdown import render_markdown
 from shop.models import utcnow
 from tests.blog.conftest import SEED_URL
+from tests.conftest import statements_per_page
 
 MAX_QUERIES = 10
 URLS = ("/blog/", SEED_URL, "/blog/topics/car-t")
@@ -47,14 +48,7 @@ def add_posts(db, count: int) -> None:
 
 def measure(client, count_queries) -> dict[str, int]:
     """Statements sent for each page, after one warm-up request each."""
-    counts = {}
-    for url in URLS:
-        assert client.get(url).status_code == 200, url
-        with count_queries() as q:
-            response = client.get(url)
-        assert response.status_code == 200, url
-        counts[url] = q.count
-    return counts
+    return statements_per_page(client, count_queries, URLS)
 
 
 def test_query_counts_do_not_grow_with_posts(client, seeded, count_queries):

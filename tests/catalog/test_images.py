@@ -266,7 +266,8 @@ def test_delete_removes_the_image_and_its_thumbnail(folder):
 
 
 def test_delete_of_an_image_already_gone_is_quiet(folder):
-    delete_product_image("0123456789abcdef0123456789abcdef.webp", folder)
+    assert delete_product_image("0123456789abcdef0123456789abcdef.webp", folder) is None
+    assert list(folder.iterdir()) == []
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from datetime import date
 from sqlalchemy import func, insert, select, text
 
 from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
+from tests.conftest import statements_per_page
 
 MAX_QUERIES = 8
 SEARCH = "/products/?q=cells&format=cryopreserved&cmv=positive&hla=A*02:01&category=bulk-1"
@@ -91,14 +92,7 @@ def add_products(db, start: int, stop: int, categories: list[int], donors: list[
 
 def measure(client, count_queries) -> dict[str, int]:
     """Statements sent for each page (after one warm-up request each)."""
-    counts = {}
-    for url in URLS:
-        assert client.get(url).status_code == 200, url
-        with count_queries() as q:
-            response = client.get(url)
-        assert response.status_code == 200, url
-        counts[url] = q.count
-    return counts
+    return statements_per_page(client, count_queries, URLS)
 
 
 def test_query_counts_do_not_grow_with_the_catalog(client, db, count_queries):
