@@ -41,7 +41,8 @@ class Config:
     CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
     CACHE_REDIS_URL = REDIS_URL
     CACHE_DEFAULT_TIMEOUT = 600
-    CACHE_THRESHOLD = 5000  # pages kept per process by SimpleCache
+    # Pages kept per process by SimpleCache: each is ~35 kB (HTML + gzip), so 2,000 is ~70 MB at most.
+    CACHE_THRESHOLD = 2000
     CACHE_KEY_PREFIX = "cellshop:"
     # How long browsers may reuse a public page before asking again (with its ETag).
     PUBLIC_PAGE_MAX_AGE = int(os.environ.get("PUBLIC_PAGE_MAX_AGE", 60))
