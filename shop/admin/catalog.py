@@ -22,8 +22,10 @@ from shop.catalog.models import (
     DonorAllele,
 )
 from shop.catalog.services import HLA_ALLELE
+from shop.urls import SLUG as SLUG_PATTERN
+from shop.urls import SLUG_MESSAGE
 
-SLUG = Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message="Use lower-case letters, digits and single hyphens only.")
+SLUG = Regexp(SLUG_PATTERN, message=SLUG_MESSAGE)
 PERCENT = NumberRange(min=0, max=100, message="A percentage between 0 and 100.")
 
 

@@ -1,6 +1,5 @@
 """The post editor's form."""
 
-import re
 from datetime import UTC
 
 from flask_wtf import FlaskForm
@@ -15,8 +14,7 @@ from shop.blog.services import MAX_BODY_LENGTH, slugify
 from shop.catalog.models import Product
 from shop.extensions import db
 from shop.models import utcnow
-
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+from shop.urls import SLUG_MESSAGE, is_slug
 
 
 class CheckboxList(SelectMultipleField):
@@ -72,8 +70,8 @@ class PostForm(FlaskForm):
     def validate_slug(self, field) -> None:
         """A slug is lower-case words and hyphens, and no other post may use it."""
         slug = (field.data or "").strip() or slugify(self.title.data or "")
-        if not SLUG.match(slug):
-            raise ValidationError("Use lower-case letters, digits and single hyphens only.")
+        if not is_slug(slug):
+            raise ValidationError(SLUG_MESSAGE)
         clash = db.session.scalar(select(Post).where(Post.slug == slug, Post.id != (self.post.id if self.post else 0)))
         if clash is not None:
             raise ValidationError(f"Another post already uses this address: “{clash.title}”. Choose another.")

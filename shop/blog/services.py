@@ -1,7 +1,5 @@
 """Blog logic: saving with revisions, publishing and scheduling, and the public queries."""
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
@@ -9,6 +7,7 @@ from types import SimpleNamespace
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from shop import urls
 from shop.blog.models import Post, PostRevision, Topic, post_topic, topic_product
 from shop.blog.signals import post_published
 from shop.catalog.models import Product
@@ -23,11 +22,9 @@ POST_WEIGHTS = (10.0, 4.0, 1.0)
 MAX_BODY_LENGTH = 200_000  # characters; a long scientific review is ~60,000
 
 
-def slugify(text: str, max_length: int = 80) -> str:
-    """A URL slug from a title: ASCII letters, digits and single hyphens."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:max_length].rstrip("-") or "post"
+def slugify(text: str) -> str:
+    """A post or topic slug from its title or name (never empty)."""
+    return urls.slugify(text, max_length=80) or "post"
 
 
 def unique_slug(base: str, post_id: int | None = None) -> str:

@@ -1,26 +1,18 @@
 """The public blog: post list, topics, posts and Atom feeds."""
 
-import re
-
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from shop.blog import services
 from shop.blog.models import Post, Topic
 from shop.page_cache import public_page
 from shop.templating import absolute_url
+from shop.urls import is_slug, page_number
 
 bp = Blueprint("blog", __name__, url_prefix="/blog")
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-PAGE_NUMBER = re.compile(r"^[0-9]{1,6}$")
-
-
-def _page_number() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if PAGE_NUMBER.match(page) and int(page) > 0 else 1
 
 
 def _topic_or_404(slug: str) -> Topic:
-    topic = services.get_topic(slug) if SLUG.match(slug) else None
+    topic = services.get_topic(slug) if is_slug(slug) else None
     if topic is None:
         abort(404, description="There is no such topic. See all topics on the blog.")
     return topic
@@ -33,7 +25,7 @@ def sidebar():
 
 
 def _post_list(template: str, topic: Topic | None = None, **context):
-    page = services.list_posts(_page_number(), current_app.config["POSTS_PER_PAGE"], topic)
+    page = services.list_posts(page_number(request.args.get("page")), current_app.config["POSTS_PER_PAGE"], topic)
     if page.page > page.pages:
         abort(404, description=f"The blog has {page.pages} page(s) here; page {page.page} is past the end.")
     return render_template(template, page=page, topic=topic, **context)
@@ -64,7 +56,7 @@ def topic(slug: str):
 @public_page
 def post(slug: str):
     """One post with its topics, references, related posts and products."""
-    found = services.get_public_post(slug) if SLUG.match(slug) else None
+    found = services.get_public_post(slug) if is_slug(slug) else None
     if found is None:
         abort(404, description="We couldn't find that post. It may have been moved or unpublished.")
     return render_template(

@@ -15,7 +15,6 @@ import csv
 import io
 import itertools
 import re
-import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from shop.catalog.models import CONTAINERS, FORMATS, GRADES, SHIPPING_CONDITIONS, Category, Product
 from shop.extensions import db
 from shop.page_cache import mark_content_changed
+from shop.urls import is_slug, slugify
 
 PRODUCT_COLUMNS = (
     "catalog_number",
@@ -92,7 +92,6 @@ MAX_LENGTHS = {c.name: c.type.length for c in Product.__table__.columns if isins
 BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 APPLICATION_SEPARATOR = "; "
 
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 PRICE = re.compile(r"^-?\d+(?:\.(\d+))?$")
 NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
@@ -385,12 +384,6 @@ def _free_slug(fields: dict, taken: set[str]) -> str:
     return slug
 
 
-def slugify(text: str) -> str:
-    """Lowercase ASCII words joined by hyphens: "CD19+ B cells, 10M" -> "cd19-b-cells-10m"."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-
-
 # Cells
 
 
@@ -421,7 +414,7 @@ def _parse_choice(column: str, raw: str) -> str:
 
 def _parse_slug(column: str, raw: str) -> str:
     """A URL slug: lowercase letters and digits in words joined by single hyphens."""
-    if not SLUG.match(raw):
+    if not is_slug(raw):
         raise ValueError(f"{raw!r} is not a slug: use lowercase letters, digits and single hyphens")
     return _parse_text(column, raw)
 

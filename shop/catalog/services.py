@@ -35,6 +35,7 @@ from shop.catalog.models import (
 from shop.catalog.search import MAX_QUERY_LENGTH, looks_like_catalog_number, product_hits, search_terms
 from shop.extensions import cache, db
 from shop.page_cache import content_stamp
+from shop.urls import page_number
 
 PRICING = {"list": "List price", "quote": "Quote only"}
 STOCK = {"in": "In stock"}
@@ -54,7 +55,6 @@ FACET_TITLES = {
     "sex": "Donor sex",
     "age": "Donor age",
 }
-PAGE_NUMBER = re.compile(r"^[0-9]{1,6}$")  # ASCII digits only: str.isdigit() accepts "²"
 HLA_SHOWN = 12
 
 
@@ -157,7 +157,7 @@ def read_filters(args: MultiDict, categories: list[Category]) -> CatalogFilters:
         selected=selected,
         sort=sort if sort in SORTS else "relevance",
         # A page past the end is a 404 (see the view), not silently page 1.
-        page=int(page) if PAGE_NUMBER.match(page) and int(page) > 0 else 1,
+        page=page_number(page),
     )
 
 

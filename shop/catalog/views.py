@@ -1,15 +1,13 @@
 """The public catalog: the product list with facets and search, and product pages."""
 
-import re
-
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from shop.catalog import models, services
 from shop.page_cache import public_page
 from shop.templating import absolute_url
+from shop.urls import is_slug
 
 bp = Blueprint("catalog", __name__, url_prefix="/products")
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 @bp.get("/")
@@ -31,7 +29,7 @@ def product_list():
 def product_detail(slug: str):
     """One product: specification, available lots and donors, price or quote, related products."""
     # Slugs are lower-case words and hyphens; anything else (a NUL byte, say) can't be one.
-    found = services.get_product_page(slug) if SLUG.match(slug) else None
+    found = services.get_product_page(slug) if is_slug(slug) else None
     if found is None:
         abort(404, description="We couldn't find that product. It may have been renamed or withdrawn.")
     product, lots, related = found
