@@ -10,16 +10,16 @@ All facet counts and the total come back from one UNION ALL query, so the
 number of queries a catalog page costs does not grow with the catalog.
 """
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from flask import url_for
-from sqlalchemy import String, and_, case, cast, exists, func, literal, or_, select, union_all
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased, joinedload
 from werkzeug.datastructures import MultiDict
 
+from shop.catalog.index import catalog_index
 from shop.catalog.models import (
     AGE_BANDS,
     FORMATS,
@@ -28,13 +28,11 @@ from shop.catalog.models import (
     SEXES,
     Category,
     Donor,
-    DonorAllele,
     Lot,
     Product,
 )
-from shop.catalog.search import MAX_QUERY_LENGTH, looks_like_catalog_number, product_hits, search_terms
-from shop.extensions import cache, db
-from shop.page_cache import content_stamp
+from shop.catalog.search import MAX_QUERY_LENGTH, looks_like_catalog_number, search_terms
+from shop.extensions import db
 from shop.urls import page_number
 
 PRICING = {"list": "List price", "quote": "Quote only"}
@@ -185,160 +183,6 @@ def _has_stock():
     return exists().where(lot.product_id == Product.id, _in_stock_lot(lot))
 
 
-def _donor_conditions(filters: CatalogFilters, skip: str | None = None) -> list:
-    """Conditions on Donor for the selected donor facets, except ``skip``."""
-    conditions = []
-    if skip != "cmv" and filters.values("cmv"):
-        conditions.append(Donor.cmv_status.in_(filters.values("cmv")))
-    if skip != "sex" and filters.values("sex"):
-        conditions.append(Donor.sex.in_(filters.values("sex")))
-    if skip != "age" and filters.values("age"):
-        conditions.append(or_(*(Donor.age.between(*AGE_BANDS[band]) for band in filters.values("age"))))
-    if skip != "hla" and filters.values("hla"):
-        conditions.append(
-            exists().where(DonorAllele.donor_id == Donor.id, DonorAllele.allele.in_(filters.values("hla")))
-        )
-    return conditions
-
-
-def _product_conditions(filters: CatalogFilters, categories: dict[str, int], skip: str | None = None) -> list:
-    """Conditions on Product for the selected product facets, except ``skip``."""
-    conditions = []
-    if skip != "category" and filters.values("category"):
-        conditions.append(Product.category_id.in_([categories[s] for s in filters.values("category")]))
-    if skip != "format" and filters.values("format"):
-        conditions.append(Product.format.in_(filters.values("format")))
-    if skip != "grade" and filters.values("grade"):
-        conditions.append(Product.grade.in_(filters.values("grade")))
-    pricing = set(filters.values("pricing"))
-    if skip != "pricing" and len(pricing) == 1:
-        conditions.append(Product.price_cents.is_not(None) if "list" in pricing else Product.price_cents.is_(None))
-    if skip != "stock" and filters.values("stock"):
-        conditions.append(_has_stock())
-    return conditions
-
-
-def _donor_match(filters: CatalogFilters, skip: str | None = None):
-    """Condition on Product: one in-stock lot's donor meets every donor filter (or None)."""
-    conditions = _donor_conditions(filters, skip)
-    if not conditions:
-        return None
-    return exists().where(Lot.product_id == Product.id, _in_stock_lot(), Lot.donor_id == Donor.id, *conditions)
-
-
-def _base_conditions(filters: CatalogFilters, hits) -> list:
-    """Conditions every catalog query shares: active products matching the search."""
-    conditions = [Product.active]
-    if hits is not None:
-        conditions.append(Product.id.in_(select(hits.c.id)))
-    return conditions
-
-
-def count_facets(filters: CatalogFilters, categories: dict[str, int], hits) -> tuple[dict[str, dict[str, int]], int]:
-    """Counts per facet value, each with the other facets' filters applied, and the total; one query."""
-    base = _base_conditions(filters, hits)
-
-    def where(skip: str | None) -> list:
-        donor = _donor_match(filters, skip)
-        return base + _product_conditions(filters, categories, skip) + ([donor] if donor is not None else [])
-
-    def grouped(facet: str, value, *conditions):
-        return (
-            select(literal(facet).label("facet"), cast(value, String).label("value"), func.count().label("n"))
-            .where(*where(facet), *conditions)
-            .group_by(value)
-        )
-
-    pricing_value = case((Product.price_cents.is_(None), "quote"), else_="list")
-    branches = [
-        select(literal("total").label("facet"), literal("").label("value"), func.count().label("n")).where(
-            *where(None)
-        ),
-        grouped("category", Product.category_id),
-        grouped("format", Product.format),
-        grouped("grade", Product.grade),
-        grouped("pricing", pricing_value),
-        select(literal("stock"), literal("in"), func.count()).where(*where("stock"), _has_stock()),
-    ]
-    # Donor facets count distinct products over in-stock lots whose donor has the value
-    # and meets the *other* donor filters.
-    age_value = case(*((Donor.age.between(low, high), band) for band, (low, high) in AGE_BANDS.items()))
-    for facet, value, extra in (
-        ("cmv", Donor.cmv_status, None),
-        ("sex", Donor.sex, None),
-        ("age", age_value, None),
-        ("hla", DonorAllele.allele, DonorAllele),
-    ):
-        product_side = base + _product_conditions(filters, categories)
-        donor_side = _donor_conditions(filters, skip=facet)
-        query = (
-            select(literal(facet), cast(value, String), func.count(func.distinct(Product.id)))
-            .select_from(Product)
-            .join(Lot, and_(Lot.product_id == Product.id, _in_stock_lot()))
-            .join(Donor, Donor.id == Lot.donor_id)
-        )
-        if extra is not None:
-            query = query.join(DonorAllele, DonorAllele.donor_id == Donor.id)
-        branches.append(query.where(*product_side, *donor_side).group_by(value))
-
-    counts: dict[str, dict[str, int]] = {name: {} for name in PRODUCT_FACETS + DONOR_FACETS}
-    total = 0
-    for facet, value, n in db.session.execute(union_all(*branches)):
-        if facet == "total":
-            total = n
-        elif value is not None:
-            counts[facet][value] = n
-    # Category counts arrive keyed by id; the page speaks in slugs.
-    slug_of = {str(i): slug for slug, i in categories.items()}
-    counts["category"] = {slug_of[k]: n for k, n in counts["category"].items() if k in slug_of}
-    return counts, total
-
-
-def _order_by(filters: CatalogFilters, hits):
-    """ORDER BY clauses for the chosen sort."""
-    if filters.sort == "name":
-        return [Product.name, Product.id]
-    if filters.sort == "price":
-        return [Product.price_cents.is_(None), Product.price_cents, Product.name, Product.id]
-    if filters.sort == "newest":
-        return [Product.created_at.desc(), Product.id.desc()]
-    if hits is not None:
-        order = [hits.c.score.desc(), Product.name, Product.id]
-        if looks_like_catalog_number(filters.q):
-            # "CT-TC-CD8" names a catalog-number prefix: those products first. bm25 alone
-            # ranks by rare words, and "cd8" appears in half the catalog.
-            prefix = filters.q.strip().upper()
-            order.insert(0, case((func.upper(Product.catalog_number).startswith(prefix, autoescape=True), 0), else_=1))
-        return order
-    return [Product.featured.desc(), Category.position, Product.name, Product.id]
-
-
-def list_products(
-    filters: CatalogFilters, categories: dict[str, int], hits, per_page: int
-) -> list[tuple[Product, int]]:
-    """One page of matching products with their units in stock."""
-    stock = (
-        select(func.coalesce(func.sum(Lot.units_available), 0))
-        .where(Lot.product_id == Product.id, _in_stock_lot())
-        .correlate(Product)
-        .scalar_subquery()
-    )
-    query = select(Product, stock.label("units")).join(Product.category).options(joinedload(Product.category))
-    if hits is not None:
-        query = query.join(hits, hits.c.id == Product.id)
-    conditions = [Product.active] + _product_conditions(filters, categories)
-    donor = _donor_match(filters)
-    if donor is not None:
-        conditions.append(donor)
-    query = (
-        query.where(*conditions)
-        .order_by(*_order_by(filters, hits))
-        .limit(per_page)
-        .offset((filters.page - 1) * per_page)
-    )
-    return [(product, units) for product, units in db.session.execute(query)]
-
-
 @dataclass
 class CatalogPage:
     """Everything the catalog list page shows."""
@@ -352,33 +196,42 @@ class CatalogPage:
 
 
 def browse_catalog(args: MultiDict, per_page: int) -> CatalogPage:
-    """Run the catalog list page's queries for the given URL parameters."""
+    """Run the catalog list page for the given URL parameters: facet counts and one page of results.
+
+    Counts and matches come from the in-memory facet index (``shop.catalog.index``);
+    the database is asked for the categories, the search (when the index has not
+    seen it yet) and the page's products.
+    """
     categories = db.session.scalars(select(Category).order_by(Category.position, Category.name)).all()
     filters = read_filters(args, categories)
-    category_ids = {c.slug: c.id for c in categories}
-    # One CTE of search matches, shared by the facet counts and the result page.
-    hits = product_hits(filters.terms).cte("hits") if filters.terms else None
-    counts, total = _cached_facet_counts(filters, category_ids, hits)
+    index = catalog_index()
+    hits = index.search(filters.terms, filters.q) if filters.terms else None
+    found = index.match(filters.selected, hits)
+    total = found.total
     pages = max(1, -(-total // per_page))
-    products = list_products(filters, category_ids, hits, per_page) if filters.page <= pages else []
+    products = []
+    if filters.page <= pages:
+        order = hits.ranked if hits is not None and filters.sort == "relevance" else index.orders[filters.sort]
+        products = products_with_stock(index.page(found.products, order, (filters.page - 1) * per_page, per_page))
     landing = next((c for c in categories if c.slug == filters.category_page), None)
-    return CatalogPage(filters, products, total, pages, build_facets(filters, counts, categories), landing)
+    return CatalogPage(filters, products, total, pages, build_facets(filters, found.counts, categories), landing)
 
 
-def _cached_facet_counts(filters: CatalogFilters, category_ids: dict[str, int], hits):
-    """Facet counts, shared by every sort order and page of the same search and filters.
-
-    They are the expensive part of a catalog page and don't depend on sort or
-    page; the content stamp in the key makes them stale when staff save.
-    """
-    selection = sorted((name, sorted(values)) for name, values in filters.selected.items())
-    digest = hashlib.blake2b(repr((filters.terms, selection)).encode(), digest_size=12).hexdigest()
-    key = f"facets:{content_stamp()}:{digest}"
-    found = cache.get(key)
-    if found is None:
-        found = count_facets(filters, category_ids, hits)
-        cache.set(key, found)
-    return found
+def products_with_stock(ids: list[int]) -> list[tuple[Product, int]]:
+    """The products with these ids, in this order, with their units in stock (one query)."""
+    if not ids:
+        return []
+    stock = (
+        select(func.coalesce(func.sum(Lot.units_available), 0))
+        .where(Lot.product_id == Product.id, _in_stock_lot())
+        .correlate(Product)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Product, stock.label("units")).where(Product.id.in_(ids)).options(joinedload(Product.category))
+    )
+    found = {product.id: (product, units) for product, units in rows}
+    return [found[i] for i in ids if i in found]
 
 
 def build_facets(filters: CatalogFilters, counts: dict[str, dict[str, int]], categories: list[Category]) -> list[Facet]:
@@ -395,7 +248,7 @@ def build_facets(filters: CatalogFilters, counts: dict[str, dict[str, int]], cat
     }
     # HLA alleles are open-ended: list the most common ones present, and any selected.
     hla_counts = counts["hla"]
-    alleles = sorted(hla_counts, key=lambda a: (-hla_counts[a], a))[:HLA_SHOWN]
+    alleles = sorted((a for a in hla_counts if hla_counts[a]), key=lambda a: (-hla_counts[a], a))[:HLA_SHOWN]
     alleles += [a for a in filters.values("hla") if a not in alleles]
     labels["hla"] = {a: f"HLA-{a}" for a in alleles}
     facets = []
@@ -501,14 +354,6 @@ def search_products(q: str, limit: int = 12) -> list[Product]:
     terms = search_terms(q)
     if not terms:
         return []
-    hits = product_hits(terms).subquery()
-    return list(
-        db.session.scalars(
-            select(Product)
-            .join(hits, hits.c.id == Product.id)
-            .where(Product.active)
-            .options(joinedload(Product.category))
-            .order_by(hits.c.score.desc(), Product.name)
-            .limit(limit)
-        )
-    )
+    index = catalog_index()
+    ids = [index.product_at[slot] for slot in index.search(terms, q).ranked[:limit]]
+    return [product for product, _units in products_with_stock(ids)]

@@ -1,0 +1,200 @@
+"""The facet index agrees with the catalog's rules, read the slow way from the rows themselves.
+
+A random catalog (products with zero to six lots in stock or not, donors with
+random attributes and alleles, some products hidden) is counted twice: by the
+index, and by plain Python loops over the ORM objects following the rules in
+``shop.catalog.services``. Every facet value's count and the total must agree
+for many random filter combinations.
+"""
+
+import random
+
+import pytest
+
+from shop.catalog.index import DONOR_LEVEL, PRODUCT_LEVEL, CatalogIndex, catalog_index
+from shop.catalog.models import AGE_BANDS, age_band
+from shop.extensions import db as _db
+from shop.page_cache import content_stamp
+from tests.factories import CategoryFactory, DonorFactory, LotFactory, ProductFactory
+
+ALLELES = ["A*01:01", "A*02:01", "A*03:01", "B*07:02", "B*08:01", "C*07:01", "C*04:01"]
+STATUSES = ["available", "available", "available", "reserved", "depleted", "quarantine"]
+
+
+@pytest.fixture
+def random_catalog(db):
+    """About 60 products over 3 categories and 12 donors, with lots in every state."""
+    rng = random.Random(7)
+    categories = [CategoryFactory() for _ in range(3)]
+    donors = [
+        DonorFactory(
+            sex=rng.choice("FM"),
+            age=rng.randint(18, 70),
+            cmv_status=rng.choice(["positive", "negative"]),
+            hla=rng.sample(ALLELES, rng.randint(1, 4)),
+        )
+        for _ in range(12)
+    ]
+    for _ in range(60):
+        product = ProductFactory(
+            category=rng.choice(categories),
+            format=rng.choice(["fresh", "cryopreserved"]),
+            grade=rng.choice(["research", "gmp"]),
+            price_cents=rng.choice([None, 1000, 25_000]),
+            active=rng.random() > 0.1,
+        )
+        for _ in range(rng.choice([0, 1, 1, 2, 3, 6])):
+            LotFactory(
+                product=product,
+                donor=rng.choice(donors),
+                status=rng.choice(STATUSES),
+                units_available=rng.choice([0, 1, 5]),
+            )
+    db.session.commit()
+    return rng
+
+
+def facet_value(product, facet: str) -> str | None:
+    """A product's value for a product facet (None: not in stock)."""
+    return {
+        "category": product.category.slug,
+        "format": product.format,
+        "grade": product.grade,
+        "pricing": "quote" if product.price_cents is None else "list",
+        "stock": "in" if any(lot.in_stock for lot in product.lots) else None,
+    }[facet]
+
+
+def donor_values(donor, facet: str) -> set[str]:
+    """A donor's values for a donor facet."""
+    if facet == "hla":
+        return {a.allele for a in donor.alleles}
+    return {{"cmv": donor.cmv_status, "sex": donor.sex, "age": age_band(donor.age)}[facet]}
+
+
+def expected(products, selected: dict[str, list[str]]) -> tuple[dict[str, dict[str, int]], int]:
+    """Counts and total the slow way: loops over products, lots and donors."""
+
+    def product_ok(product, skip=None) -> bool:
+        return all(
+            facet_value(product, f) in values for f, values in selected.items() if f in PRODUCT_LEVEL and f != skip
+        )
+
+    def lot_ok(lot, skip=None) -> bool:
+        return all(
+            donor_values(lot.donor, f) & set(values) for f, values in selected.items() if f in DONOR_LEVEL and f != skip
+        )
+
+    def donors_ok(product, skip=None, value=None) -> bool:
+        """One in-stock lot meets every donor filter (except ``skip``), and has ``value`` for ``skip``."""
+        if value is None and not any(f in DONOR_LEVEL and f != skip for f in selected):
+            return True
+        return any(
+            lot.in_stock and lot_ok(lot, skip) and (value is None or value in donor_values(lot.donor, skip))
+            for lot in product.lots
+        )
+
+    counts: dict[str, dict[str, int]] = {f: {} for f in PRODUCT_LEVEL + DONOR_LEVEL}
+    for product in products:
+        for facet in PRODUCT_LEVEL:
+            value = facet_value(product, facet)
+            if value is not None and product_ok(product, skip=facet) and donors_ok(product):
+                counts[facet][value] = counts[facet].get(value, 0) + 1
+        if product_ok(product):
+            for facet in DONOR_LEVEL:
+                values = set().union(*(donor_values(lot.donor, facet) for lot in product.lots if lot.in_stock))
+                for value in values:
+                    if donors_ok(product, skip=facet, value=value):
+                        counts[facet][value] = counts[facet].get(value, 0) + 1
+    total = sum(1 for product in products if product_ok(product) and donors_ok(product))
+    return counts, total
+
+
+def random_selection(rng: random.Random, categories: list[str]) -> dict[str, list[str]]:
+    """One to four facets, each with one or two values."""
+    choices = {
+        "category": categories,
+        "format": ["fresh", "cryopreserved"],
+        "grade": ["research", "gmp"],
+        "pricing": ["list", "quote"],
+        "stock": ["in"],
+        "cmv": ["positive", "negative"],
+        "sex": ["F", "M"],
+        "age": list(AGE_BANDS),
+        "hla": ALLELES,
+    }
+    facets = rng.sample(list(choices), rng.randint(1, 4))
+    return {f: rng.sample(choices[f], min(len(choices[f]), rng.randint(1, 2))) for f in facets}
+
+
+def test_counts_agree_with_the_rules(app, random_catalog):
+    """200 random filter combinations: every count and every total is what the rules say."""
+    from shop.catalog.models import Category, Product
+
+    rng = random_catalog
+    with app.test_request_context("/products/"):
+        index = catalog_index()
+        products = _db.session.query(Product).filter(Product.active).all()
+        slugs = [c.slug for c in _db.session.query(Category)]
+        for _ in range(200):
+            selected = random_selection(rng, slugs)
+            found = index.match(selected)
+            counts, total = expected(products, selected)
+            nonzero = {f: {v: n for v, n in found.counts[f].items() if n} for f in found.counts}
+            assert (nonzero, found.total) == (counts, total), selected
+
+
+def test_matching_products_and_pages(app, random_catalog):
+    """The matched products are the ones the rules pick, and pages walk them in the sort order."""
+    from shop.catalog.models import Product
+
+    with app.test_request_context("/products/"):
+        index = catalog_index()
+        products = _db.session.query(Product).filter(Product.active).all()
+        selected = {"cmv": ["positive"], "format": ["cryopreserved"]}
+        found = index.match(selected)
+        everything = index.page(found.products, index.orders["name"], 0, 1000)
+        wanted = sorted(
+            (
+                p
+                for p in products
+                if p.format == "cryopreserved"
+                and any(lot.in_stock and lot.donor.cmv_status == "positive" for lot in p.lots)
+            ),
+            key=lambda p: (p.name.casefold(), p.id),
+        )
+        assert everything == [p.id for p in wanted]
+        assert index.page(found.products, index.orders["name"], 2, 3) == everything[2:5]
+        assert index.page(found.products, index.orders["name"], len(everything), 3) == []
+
+
+def test_gather_and_spread_cross_no_product_boundary(app, db):
+    """With runs of 1, 5 and 2 slots, folding and spreading stay inside each product."""
+    index = CatalogIndex("test")
+    index.size = 8
+    starts = [0, 1, 6]
+    index.starts = sum(1 << s for s in starts)
+    index._index_folds(starts)
+    assert index.gather(1 << 5) == (1 << 5) | (1 << 4) | (1 << 3) | (1 << 2) | (1 << 1)
+    assert index.gather(1 << 5) & index.starts == 1 << 1
+    assert index.gather(1 << 7) & index.starts == 1 << 6
+    assert index.gather(1 << 0) & index.starts == 1 << 0
+    assert index.spread(1 << 1) == 0b111110
+    assert index.spread(1 << 6) == 0b11000000
+    assert index.spread(1 << 0) == 1
+
+
+def test_index_follows_the_content_stamp(app, client, random_catalog):
+    """Saving a product moves the stamp, and the next request builds a new index."""
+    from shop.catalog.models import Product
+
+    with app.test_request_context("/products/"):
+        first = catalog_index()
+        assert first.stamp == content_stamp()
+    product = _db.session.query(Product).filter(Product.active).first()
+    product.active = False
+    _db.session.commit()
+    with app.test_request_context("/products/"):
+        second = catalog_index()
+        assert second is not first
+        assert second._start(product.id) is None
