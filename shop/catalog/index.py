@@ -15,57 +15,50 @@ the catalog's rule that one in-stock lot's donor must meet every donor filter.
 :meth:`CatalogIndex.gather` then folds each product's slots onto its first
 slot, and counting first slots counts products.
 
-The index is built from the database (four queries) the first time it is asked
+The index is built from the database (six queries) the first time it is asked
 for after the content stamp moved (:mod:`shop.page_cache`), once per process;
-on 100,000 products that takes about a second. Search results (product slots
-in relevance order for a set of words) are kept with it, the most recent
-``CATALOG_SEARCH_CACHE_SIZE`` searches.
+on 100,000 products that takes about a second. Searches are answered from the
+database's full-text index without scores (see ``shop.catalog.search.RELEVANCE``)
+and kept with the index as bitsets: the most recent ``CATALOG_SEARCH_CACHE_SIZE``.
 """
 
 import threading
 from array import array
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 
 from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product, age_band
-from shop.catalog.search import looks_like_catalog_number, product_hits
-from shop.extensions import db
+from shop.catalog.search import RELEVANCE, catalog_number_prefix, looks_like_catalog_number, matching_products
+from shop.models import fetch_rows
 from shop.page_cache import content_stamp
 
 PRODUCT_LEVEL = ("category", "format", "grade", "pricing", "stock")
 DONOR_LEVEL = ("cmv", "sex", "age", "hla")
+INFINITY = float("inf")
 _build_lock = threading.Lock()
 
 
-class _Bits:
-    """A bitset being filled in, one bit at a time; ``value`` is the finished integer."""
-
-    __slots__ = ("buffer",)
-
-    def __init__(self, size: int):
-        self.buffer = bytearray((size + 7) // 8)
-
-    def add(self, i: int) -> None:
-        self.buffer[i >> 3] |= 1 << (i & 7)
-
-    def add_range(self, start: int, stop: int) -> None:
-        for i in range(start, stop):
-            self.buffer[i >> 3] |= 1 << (i & 7)
-
-    def value(self) -> int:
-        return int.from_bytes(self.buffer, "little")
+def _bitset(size: int, positions: Iterable[int]) -> int:
+    """An integer with the bits at ``positions`` set."""
+    buffer = bytearray((size + 7) // 8)
+    for i in positions:
+        buffer[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(buffer, "little")
 
 
 @dataclass
 class SearchHits:
-    """The products matching a search: their first slots in relevance order, and all their slots as a bitset."""
+    """The products matching a search: every slot of them; their relevance tiers are found when first needed."""
 
-    ranked: array
-    slots: int
+    terms: tuple[str, ...]
+    prefix: str | None
+    products: int  # first slots
+    slots: int  # every slot
+    tiers: list[int] | None = None  # first slots, best tier first (see CatalogIndex.tiers)
 
 
 @dataclass
@@ -90,11 +83,12 @@ class CatalogIndex:
         self.starts = 0  # the first slot of each product
         self.everything = 0  # every slot
         self.values: dict[str, dict[str, int]] = {facet: {} for facet in PRODUCT_LEVEL + DONOR_LEVEL}
-        # (shift, mask): mask has slot i when slot i + shift belongs to the same product.
+        # (shift, mask): the mask has slot i when slot i + shift belongs to the same product.
         self.folds: list[tuple[int, int]] = []
-        self.product_at = array("q")  # product id of each slot
+        self.product_at = array("q")  # the product id of each slot
         self.orders: dict[str, array] = {}  # sort name -> first slots in that order
-        self._start_of: dict[int, int] | array = {}
+        self.ranks: dict[str, array] = {}  # sort name -> each first slot's place in that order
+        self._first_slot: dict[int, int] | array = {}  # product id -> first slot
         self._searches: OrderedDict = OrderedDict()
         self._search_cache_size = search_cache_size
         self._search_lock = threading.Lock()
@@ -105,11 +99,14 @@ class CatalogIndex:
     def build(cls, stamp: str, search_cache_size: int = 64) -> "CatalogIndex":
         """Read the active products, their in-stock lots and those lots' donors; lay them out as slots."""
         index = cls(stamp, search_cache_size)
-        products = db.session.execute(
+        categories = {
+            id_: (slug, position)
+            for id_, slug, position in fetch_rows(select(Category.id, Category.slug, Category.position))
+        }
+        products = fetch_rows(
             select(
                 Product.id,
-                Category.slug,
-                Category.position,
+                Product.category_id,
                 Product.format,
                 Product.grade,
                 Product.price_cents,
@@ -117,99 +114,110 @@ class CatalogIndex:
                 Product.name,
                 Product.created_at,
             )
-            .join(Category, Category.id == Product.category_id)
             .where(Product.active)
             .order_by(Product.id)
-        ).all()
-        donors_of: dict[int, list[int]] = defaultdict(list)
-        in_stock = (
+        )
+        lots = fetch_rows(
             select(Lot.product_id, Lot.donor_id)
             .join(Product, Product.id == Lot.product_id)
             .where(Product.active, Lot.status == "available", Lot.units_available > 0)
             .order_by(Lot.product_id, Lot.id)
         )
-        for product_id, donor_id in db.session.execute(in_stock):
-            donors_of[product_id].append(donor_id)
 
-        # Lay out the slots: a product's lots side by side, or one empty slot.
-        starts: list[int] = []
-        slots_of_donor: dict[int, list[int]] = defaultdict(list)
+        # Lay out the slots, walking products and their lots together (both in product id order).
+        product_at, starts, slot_donors, stocked = index.product_at, [], [], []
+        j, lot_count = 0, len(lots)
         for row in products:
-            starts.append(len(index.product_at))
-            for donor_id in donors_of.get(row.id, ()):
-                slots_of_donor[donor_id].append(len(index.product_at))
-                index.product_at.append(row.id)
-            if row.id not in donors_of:
-                index.product_at.append(row.id)
-        index.size = len(index.product_at)
-        index.everything = (1 << index.size) - 1
-        first = _Bits(index.size)
-        for start in starts:
-            first.add(start)
-        index.starts = first.value()
-        index._start_of = _lookup(products, starts)
-
-        index._index_products(products, starts, donors_of)
-        index._index_donors(slots_of_donor)
+            product_id = row[0]
+            starts.append(len(product_at))
+            if j < lot_count and lots[j][0] == product_id:
+                stocked.append(len(product_at))
+                while j < lot_count and lots[j][0] == product_id:
+                    product_at.append(product_id)
+                    slot_donors.append(lots[j][1])
+                    j += 1
+            else:
+                product_at.append(product_id)
+                slot_donors.append(None)
+        index.size = size = len(product_at)
+        index.everything = (1 << size) - 1
+        index.starts = _bitset(size, starts)
+        index._first_slot = _lookup([row[0] for row in products], starts)
         index._index_folds(starts)
-        index._index_orders(products, starts)
+
+        groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for (_id, category_id, format_, grade, price_cents, *_), start in zip(products, starts, strict=True):
+            groups["category", categories[category_id][0]].append(start)
+            groups["format", format_].append(start)
+            groups["grade", grade].append(start)
+            groups["pricing", "quote" if price_cents is None else "list"].append(start)
+        groups["stock", "in"] = stocked
+        for (facet, value), firsts in groups.items():
+            if firsts:
+                index.values[facet][value] = index.spread(_bitset(size, firsts))
+        index._index_donors(slot_donors)
+        index._index_orders(products, starts, categories)
         return index
 
-    def _index_products(self, products: list, starts: list[int], donors_of: dict[int, list[int]]) -> None:
-        """Product values, set on every slot of the product."""
-        builders: dict[tuple[str, str], _Bits] = defaultdict(lambda: _Bits(self.size))
-        for row, (start, end) in zip(products, _runs(starts, self.size), strict=True):
-            builders["category", row.slug].add_range(start, end)
-            builders["format", row.format].add_range(start, end)
-            builders["grade", row.grade].add_range(start, end)
-            builders["pricing", "quote" if row.price_cents is None else "list"].add_range(start, end)
-            if row.id in donors_of:
-                builders["stock", "in"].add_range(start, end)
-        for (facet, value), builder in builders.items():
-            self.values[facet][value] = builder.value()
-
-    def _index_donors(self, slots_of_donor: dict[int, list[int]]) -> None:
+    def _index_donors(self, slot_donors: list[int | None]) -> None:
         """Donor values, set on the slots of the donor's lots: one bitset per donor, ORed into its values."""
+        slots_of: dict[int, list[int]] = defaultdict(list)
+        for slot, donor_id in enumerate(slot_donors):
+            if donor_id is not None:
+                slots_of[donor_id].append(slot)
         alleles: dict[int, list[str]] = defaultdict(list)
-        for donor_id, allele in db.session.execute(select(DonorAllele.donor_id, DonorAllele.allele)):
+        for donor_id, allele in fetch_rows(select(DonorAllele.donor_id, DonorAllele.allele)):
             alleles[donor_id].append(allele)
-        for donor_id, cmv, sex, age in db.session.execute(select(Donor.id, Donor.cmv_status, Donor.sex, Donor.age)):
-            if donor_id not in slots_of_donor:
+        for donor_id, cmv, sex, age in fetch_rows(select(Donor.id, Donor.cmv_status, Donor.sex, Donor.age)):
+            if donor_id not in slots_of:
                 continue
-            bits = _Bits(self.size)
-            for slot in slots_of_donor[donor_id]:
-                bits.add(slot)
-            own = bits.value()
-            values = [("cmv", cmv), ("sex", sex), ("age", age_band(age))] + [("hla", a) for a in alleles[donor_id]]
-            for facet, value in values:
+            own = _bitset(self.size, slots_of[donor_id])
+            for facet, value in [("cmv", cmv), ("sex", sex), ("age", age_band(age))] + [
+                ("hla", allele) for allele in alleles[donor_id]
+            ]:
                 self.values[facet][value] = self.values[facet].get(value, 0) | own
 
     def _index_folds(self, starts: list[int]) -> None:
         """The masks :meth:`gather` and :meth:`spread` shift by: one per power of two below the most lots."""
-        runs = [(start, end - start) for start, end in _runs(starts, self.size)]
+        runs = [
+            (start, end - start)
+            for start, end in zip(starts, starts[1:] + [self.size], strict=False)
+            if end - start > 1
+        ]
         longest = max((length for _, length in runs), default=1)
         shift = 1
         while shift < longest:
-            mask = _Bits(self.size)
-            for start, length in runs:
-                if length > shift:
-                    mask.add_range(start, start + length - shift)
-            self.folds.append((shift, mask.value()))
+            self.folds.append(
+                (
+                    shift,
+                    _bitset(
+                        self.size,
+                        (i for start, length in runs if length > shift for i in range(start, start + length - shift)),
+                    ),
+                )
+            )
             shift *= 2
 
-    def _index_orders(self, products: list, starts: list[int]) -> None:
-        """First slots in each sort order (sorted here, so both databases order alike)."""
-        names = [row.name.casefold() for row in products]
-        keys: dict[str, Callable[[int], tuple]] = {
-            "relevance": lambda i: (not products[i].featured, products[i].position, names[i], i),
-            "name": lambda i: (names[i], i),
-            "price": lambda i: (products[i].price_cents is None, products[i].price_cents or 0, names[i], i),
-            "newest": lambda i: (-products[i].created_at.timestamp(), -i),
+    def _index_orders(self, products: Sequence, starts: list[int], categories: dict) -> None:
+        """First slots in each sort order; sorted here (stable sorts, least significant key first), so
+        both databases order alike, ties fall to the product id, and names sort ignoring case."""
+        names = [row[6].casefold() for row in products]
+        by_name = sorted(range(len(products)), key=names.__getitem__)
+        display = [(not row[5], categories[row[1]][1]) for row in products]
+        prices = [INFINITY if row[4] is None else row[4] for row in products]
+        created = [row[7] for row in products]  # ISO text on SQLite, datetimes on PostgreSQL: either sorts
+        orders = {
+            "relevance": sorted(by_name, key=display.__getitem__),
+            "name": by_name,
+            "price": sorted(by_name, key=prices.__getitem__),
+            # Newest first, and the higher id first among equal times (reverse=True keeps sorts stable).
+            "newest": sorted(range(len(products) - 1, -1, -1), key=created.__getitem__, reverse=True),
         }
-        for name, key in keys.items():
-            self.orders[name] = array("q", (starts[i] for i in sorted(range(len(products)), key=key)))
-
-    # Asking
+        for name, positions in orders.items():
+            self.orders[name] = order = array("q", (starts[i] for i in positions))
+            self.ranks[name] = rank = array("l", [0]) * self.size
+            for place, slot in enumerate(order):
+                rank[slot] = place
 
     def gather(self, bits: int) -> int:
         """Fold each product's slots onto its first slot (OR), so counting first slots counts products."""
@@ -277,13 +285,44 @@ class CatalogIndex:
         matched = products(everything & donors if donors is not None else everything, donors is not None)
         return Matches(counts, matched)
 
-    def page(self, matched: int, order: Iterable[int], offset: int, limit: int) -> list[int]:
-        """Product ids of the matching products, in ``order`` (first slots), from ``offset``, at most ``limit``."""
-        if matched == self.starts and isinstance(order, array):
-            return [self.product_at[slot] for slot in order[offset : offset + limit]]
+    def page(self, matched: int, offset: int, limit: int, sort: str, hits: SearchHits | None = None) -> list[int]:
+        """Product ids of the matching products in the sort order, from ``offset``, at most ``limit``.
+
+        Relevance with a search walks the search's tiers, best first, each in
+        the catalog's display order; whole tiers before ``offset`` are skipped
+        by counting them.
+        """
+        if sort != "relevance" or hits is None:
+            return self._walk(matched, sort, offset, limit)
+        found: list[int] = []
+        for tier in self.tiers(hits):
+            members = matched & tier
+            count = members.bit_count()
+            if offset >= count:
+                offset -= count
+                continue
+            found += self._walk(members, "relevance", offset, limit - len(found))
+            offset = 0
+            if len(found) == limit:
+                break
+        return found
+
+    def _walk(self, matched: int, order: str, offset: int, limit: int) -> list[int]:
+        """Ids of the products in ``matched`` (first slots) in an order, from ``offset``, at most ``limit``."""
+        if matched == self.starts:
+            return [self.product_at[slot] for slot in self.orders[order][offset : offset + limit]]
+        count = matched.bit_count()
+        if offset >= count or limit <= 0:
+            return []
+        # Few matches: sort them by their place in the order (~0.6 µs each). Many: walk the order,
+        # checking each product (~0.1 µs a step, and matches come often, unless they cluster late).
+        if count * 6 < self.size:
+            rank = self.ranks[order]
+            chosen = sorted(_positions(matched), key=rank.__getitem__)[offset : offset + limit]
+            return [self.product_at[slot] for slot in chosen]
         member = matched.to_bytes((self.size + 7) // 8, "little")
         found: list[int] = []
-        for slot in order:
+        for slot in self.orders[order]:
             if member[slot >> 3] >> (slot & 7) & 1:
                 if offset:
                     offset -= 1
@@ -293,8 +332,10 @@ class CatalogIndex:
                     break
         return found
 
+    # Searching
+
     def search(self, terms: list[str], q: str) -> SearchHits:
-        """The products matching every word, best first; kept for the most recent searches."""
+        """The products matching every word, in relevance tiers; kept for the most recent searches."""
         prefix = q.strip().upper() if looks_like_catalog_number(q) else None
         key = (tuple(terms), prefix)
         with self._search_lock:
@@ -309,45 +350,71 @@ class CatalogIndex:
         return found
 
     def _run_search(self, terms: list[str], prefix: str | None) -> SearchHits:
-        hits = product_hits(terms).subquery()
-        order = [hits.c.score.desc(), Product.name, Product.id]
-        if prefix:
-            # "CT-TC-CD8" names a catalog-number prefix: those products first. bm25 alone
-            # ranks by rare words, and "cd8" appears in half the catalog.
-            order.insert(0, case((func.upper(Product.catalog_number).startswith(prefix, autoescape=True), 0), else_=1))
-        ids = db.session.scalars(select(Product.id).join(hits, hits.c.id == Product.id).order_by(*order))
-        ranked = array("q")
-        first = _Bits(self.size)
-        for product_id in ids:
-            start = self._start(product_id)
-            if start is not None:  # not shown: inactive, or saved after this index was built
-                ranked.append(start)
-                first.add(start)
-        return SearchHits(ranked, self.spread(first.value()))
+        """Ask the full-text index which products match every word (one query, no scores)."""
+        products = self._products(matching_products(terms))
+        return SearchHits(tuple(terms), prefix, products, self.spread(products))
 
-    def _start(self, product_id: int) -> int | None:
-        lookup = self._start_of
+    def tiers(self, hits: SearchHits) -> list[int]:
+        """A search's products grouped by relevance, best first (first slots); 2 queries per word, once.
+
+        Each word adds 10 when found in the name or catalog number, 5 in the
+        markers or cell type, 1 elsewhere; a search that looks like a catalog
+        number puts the products whose number starts with it first.
+        """
+        if hits.tiers is not None:
+            return hits.tiers
+        by_score = {0: hits.products}
+        for term in hits.terms:
+            places = [(self._products(matching_products([term], fields)), weight) for fields, weight in RELEVANCE]
+            scored: dict[int, int] = defaultdict(int)
+            for score, bits in by_score.items():
+                rest = bits
+                for found, weight in places:
+                    scored[score + weight] |= rest & found
+                    rest &= ~found
+                scored[score + 1] |= rest
+            by_score = {score: bits for score, bits in scored.items() if bits}
+        tiers = [by_score[score] for score in sorted(by_score, reverse=True)]
+        if hits.prefix:
+            # "CT-TC-CD8" names a catalog-number prefix: those products first, whatever the words score.
+            named = hits.products & self._products(catalog_number_prefix(hits.prefix))
+            tiers = [named] + [tier & ~named for tier in tiers]
+        hits.tiers = [tier for tier in tiers if tier]
+        return hits.tiers
+
+    def _products(self, ids_query) -> int:
+        """First slots of the products whose ids the query returns (ids not in the index are skipped)."""
+        lookup = self._first_slot
+        ids = [row[0] for row in fetch_rows(ids_query)]
         if isinstance(lookup, dict):
-            return lookup.get(product_id)
-        start = lookup[product_id] if 0 <= product_id < len(lookup) else -1
-        return start if start >= 0 else None
+            firsts = [lookup[i] for i in ids if i in lookup]
+        else:
+            top = len(lookup)
+            firsts = [s for i in ids if i < top and (s := lookup[i]) >= 0]
+        return _bitset(self.size, firsts)
 
 
-def _runs(starts: list[int], size: int) -> list[tuple[int, int]]:
-    """Each product's slots as (first, past the last)."""
-    return list(zip(starts, starts[1:] + [size], strict=False))
+def _positions(bits: int) -> list[int]:
+    """The positions of the set bits (highest first), found by ``str.find`` on the binary digits."""
+    digits = bin(bits)
+    last = len(digits) - 1  # the digit of bit 0
+    found = []
+    i = digits.find("1", 2)
+    while i != -1:
+        found.append(last - i)
+        i = digits.find("1", i + 1)
+    return found
 
 
-def _lookup(products: list, starts: list[int]) -> dict[int, int] | array:
+def _lookup(ids: list[int], starts: list[int]) -> dict[int, int] | array:
     """Product id -> first slot: an array indexed by id when ids are dense enough, otherwise a dict."""
-    if not products:
+    if not ids:
         return {}
-    largest = products[-1].id
-    if largest > 4 * len(products) + 1024:
-        return {row.id: start for row, start in zip(products, starts, strict=True)}
-    lookup = array("q", [-1]) * (largest + 1)
-    for row, start in zip(products, starts, strict=True):
-        lookup[row.id] = start
+    if ids[-1] > 4 * len(ids) + 1024:
+        return dict(zip(ids, starts, strict=True))
+    lookup = array("q", [-1]) * (ids[-1] + 1)
+    for product_id, start in zip(ids, starts, strict=True):
+        lookup[product_id] = start
     return lookup
 
 

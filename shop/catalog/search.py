@@ -2,15 +2,19 @@
 
 import re
 
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
 
-from shop.fulltext import MAX_QUERY_LENGTH, matches, search_terms
+from shop.catalog.models import Product
+from shop.fulltext import MAX_QUERY_LENGTH, Fields, matching_ids, search_terms
 
-__all__ = ["MAX_QUERY_LENGTH", "looks_like_catalog_number", "product_hits", "search_terms"]
+__all__ = ["MAX_QUERY_LENGTH", "RELEVANCE", "looks_like_catalog_number", "matching_products", "search_terms"]
 
 CATALOG_NUMBER = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)+$")
-# bm25 weights in product_fts's column order: name, catalog_number, markers, cell_type, description.
-PRODUCT_WEIGHTS = (10.0, 8.0, 5.0, 5.0, 1.0)
+# Relevance: each word scores by the best place it is found in a product, and the scores add up.
+# Within equal scores the catalog's own order applies (featured, category, name).
+NAME = Fields(("name", "catalog_number"), "A")
+SPECIFICATION = Fields(("markers", "cell_type"), "B")
+RELEVANCE = ((NAME, 10), (SPECIFICATION, 5))  # anywhere else (the description): 1
 
 
 def looks_like_catalog_number(q: str | None) -> bool:
@@ -18,6 +22,11 @@ def looks_like_catalog_number(q: str | None) -> bool:
     return bool(q) and len(q) <= 40 and bool(CATALOG_NUMBER.match(q.strip()))
 
 
-def product_hits(terms: list[str]) -> Select:
-    """A query of (id, score) for products matching every term; higher score ranks first."""
-    return matches("product", terms, PRODUCT_WEIGHTS)
+def matching_products(terms: list[str], fields: Fields | None = None) -> Select:
+    """A query of the ids of products matching every term (within ``fields`` when given)."""
+    return matching_ids("product", terms, fields)
+
+
+def catalog_number_prefix(q: str) -> Select:
+    """A query of the ids of products whose catalog number starts with ``q`` (any case)."""
+    return select(Product.id).where(func.upper(Product.catalog_number).startswith(q.strip().upper(), autoescape=True))

@@ -211,8 +211,8 @@ def browse_catalog(args: MultiDict, per_page: int) -> CatalogPage:
     pages = max(1, -(-total // per_page))
     products = []
     if filters.page <= pages:
-        order = hits.ranked if hits is not None and filters.sort == "relevance" else index.orders[filters.sort]
-        products = products_with_stock(index.page(found.products, order, (filters.page - 1) * per_page, per_page))
+        offset = (filters.page - 1) * per_page
+        products = products_with_stock(index.page(found.products, offset, per_page, filters.sort, hits))
     landing = next((c for c in categories if c.slug == filters.category_page), None)
     return CatalogPage(filters, products, total, pages, build_facets(filters, found.counts, categories), landing)
 
@@ -355,5 +355,5 @@ def search_products(q: str, limit: int = 12) -> list[Product]:
     if not terms:
         return []
     index = catalog_index()
-    ids = [index.product_at[slot] for slot in index.search(terms, q).ranked[:limit]]
+    ids = index.page(index.starts, 0, limit, "relevance", index.search(terms, q))
     return [product for product, _units in products_with_stock(ids)]
