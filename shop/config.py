@@ -41,8 +41,13 @@ class Config:
     CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
     CACHE_REDIS_URL = REDIS_URL
     CACHE_DEFAULT_TIMEOUT = 600
-    # Pages kept per process by SimpleCache: each is ~35 kB (HTML + gzip), so 2,000 is ~70 MB at most.
+    # Pages kept per process by SimpleCache: each is kept gzipped, 3-13 kB, so 2,000 is ~10 MB at most.
     CACHE_THRESHOLD = 2000
+    # Seconds a process reuses the content stamp before reading it again: a cached page then costs no SQL.
+    # Another process's save shows within this time; this process's own saves show at once.
+    CONTENT_STAMP_TTL = float(os.environ.get("CONTENT_STAMP_TTL", 2))
+    # Searches whose matches the catalog's facet index keeps (16-80 kB each on 100,000 products).
+    CATALOG_SEARCH_CACHE_SIZE = 128
     CACHE_KEY_PREFIX = "cellshop:"
     # How long browsers may reuse a public page before asking again (with its ETag).
     PUBLIC_PAGE_MAX_AGE = int(os.environ.get("PUBLIC_PAGE_MAX_AGE", 60))
@@ -69,3 +74,4 @@ class TestConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS = {}
     RATELIMIT_STORAGE_URI = "memory://"
     CACHE_TYPE = "NullCache"  # tests see fresh pages; tests/test_page_cache.py turns it on
+    CONTENT_STAMP_TTL = 0  # tests change rows behind the app's back and look at once

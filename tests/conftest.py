@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, event, text
 from werkzeug.serving import make_server
 
 from shop import create_app
-from shop.catalog.index import forget_catalog_index
+from shop.catalog.index import forget_catalog_indexes
 from shop.config import TestConfig
 from shop.extensions import db as _db
 from shop.extensions import limiter
@@ -89,7 +89,7 @@ def db(app):
         _db.session.remove()
         limiter.reset()  # rate-limit counters live in memory in tests
         # The facet index is keyed by the content stamp, which an emptied database sets back to the start.
-        forget_catalog_index(app)
+        forget_catalog_indexes()
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ number of queries a catalog page costs does not grow with the catalog.
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from functools import cached_property, lru_cache
+from urllib.parse import quote_plus
 
 from flask import url_for
 from sqlalchemy import and_, exists, func, select
@@ -101,8 +102,16 @@ class CatalogFilters:
         pairs = [("q", self.q if q is None else q)]
         pairs += [(name, value) for name, values in selected.items() for value in values]
         pairs += [("sort", self.sort if self.sort != "relevance" else ""), ("page", str(page) if page > 1 else "")]
-        query = urlencode([(k, v) for k, v in pairs if v])
-        return url_for("catalog.product_list") + ("?" + query if query else "")
+        # What urlencode() does, with each value's quoting remembered: a page links ~50 variations.
+        query = "&".join(f"{k}={_quote(v)}" for k, v in pairs if v)
+        return self._path + ("?" + query if query else "")
+
+    @cached_property
+    def _path(self) -> str:
+        return url_for("catalog.product_list")
+
+
+_quote = lru_cache(maxsize=4096)(quote_plus)
 
 
 @dataclass

@@ -53,6 +53,25 @@ def test_name_match_ranks_above_description_match(client, db):
     assert result_count(html) == "2 products"
 
 
+def test_relevance_adds_up_where_each_word_is_found(client, db):
+    """Name (10) before markers or cell type (5) before description (1), summed over the words; then featured."""
+    category = CategoryFactory()
+    common = {"category": category, "markers": "CD3+", "cell_type": "PBMC", "description": "Cells."}
+    ProductFactory(slug="in-description", **{**common, "description": "Okapi cells, quokka cells."})
+    ProductFactory(slug="in-markers", **{**common, "markers": "Okapi+", "description": "Quokka cells."})
+    ProductFactory(slug="in-name", name="Okapi cells", **{**common, "description": "Quokka cells."})
+    ProductFactory(slug="both-in-name", name="Okapi quokka cells", **common)
+    ProductFactory(slug="in-description-featured", featured=True, **{**common, "description": "Okapi quokka."})
+    db.session.commit()
+    assert result_slugs(search(client, "q=okapi+quokka")) == [
+        "both-in-name",  # 20
+        "in-name",  # 11
+        "in-markers",  # 6
+        "in-description-featured",  # 2, featured first among equals
+        "in-description",  # 2
+    ]
+
+
 def test_prefix_finds_leukopaks(client, seeded):
     """q=leuko finds every leukopak and nothing else."""
     html = search(client, "q=leuko")
