@@ -55,6 +55,22 @@ def matching_ids(table_name: str, terms: list[str], fields: Fields | None = None
     )
 
 
+def matching_ids_and_places(table_name: str, terms: list[str], places: list[Fields]) -> Select:
+    """PostgreSQL only: ids of rows matching every term, each with one boolean per (term, fields) pair,
+    term by term: is the term found within those fields? One pass over the matching rows, where
+    asking :func:`matching_ids` once per pair would recheck every match's tsvector each time.
+    """
+    vector = literal_column(f"{table_name}.search_vector")
+    everything = func.to_tsquery("english", bindparam("ts_query", " & ".join(f"{term}:*" for term in terms)))
+    flags = [
+        vector.op("@@")(func.to_tsquery("english", bindparam(f"ts_{i}_{j}", f"{term}:*{fields.postgres_weights}")))
+        for i, term in enumerate(terms)
+        for j, fields in enumerate(places)
+    ]
+    rows = table(table_name, column("id"))
+    return select(rows.c.id, *flags).where(vector.op("@@")(everything))
+
+
 def matches(table_name: str, terms: list[str], sqlite_weights: tuple[float, ...]) -> Select:
     """A query of (id, score) for rows of ``table_name`` matching every term; higher scores first.
 

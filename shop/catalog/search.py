@@ -5,9 +5,16 @@ import re
 from sqlalchemy import Select, func, select
 
 from shop.catalog.models import Product
-from shop.fulltext import MAX_QUERY_LENGTH, Fields, matching_ids, search_terms
+from shop.fulltext import MAX_QUERY_LENGTH, Fields, matching_ids, matching_ids_and_places, search_terms
 
-__all__ = ["MAX_QUERY_LENGTH", "RELEVANCE", "looks_like_catalog_number", "matching_products", "search_terms"]
+__all__ = [
+    "MAX_QUERY_LENGTH",
+    "RELEVANCE",
+    "looks_like_catalog_number",
+    "matching_products",
+    "matching_products_and_places",
+    "search_terms",
+]
 
 CATALOG_NUMBER = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)+$")
 # Relevance: each word scores by the best place it is found in a product, and the scores add up.
@@ -25,6 +32,11 @@ def looks_like_catalog_number(q: str | None) -> bool:
 def matching_products(terms: list[str], fields: Fields | None = None) -> Select:
     """A query of the ids of products matching every term (within ``fields`` when given)."""
     return matching_ids("product", terms, fields)
+
+
+def matching_products_and_places(terms: list[str]) -> Select:
+    """PostgreSQL: ids of products matching every term, with a flag per word and RELEVANCE place."""
+    return matching_ids_and_places("product", terms, [fields for fields, _weight in RELEVANCE])
 
 
 def catalog_number_prefix(q: str) -> Select:

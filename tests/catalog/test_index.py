@@ -198,3 +198,14 @@ def test_index_follows_the_content_stamp(app, client, random_catalog):
         second = catalog_index()
         assert second is not first
         assert product.id not in second.product_at
+
+
+def test_a_search_skips_products_saved_after_the_index_was_built(app, random_catalog):
+    """Another process may save a product the index has not seen yet: searches leave it out, without failing."""
+    with app.test_request_context("/products/"):
+        index = catalog_index()
+        ProductFactory(name="Okapi cells", description="Okapi.")
+        _db.session.flush()  # the full-text index sees it; this index object was built before
+        assert index.search(["okapi"], "okapi").products == 0
+        shown = index.search(["cells"], "cells")
+        assert shown.products.bit_count() == index.starts.bit_count()
