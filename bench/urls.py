@@ -62,16 +62,34 @@ def zipf_sequence(urls: list[str], rng: random.Random, length: int = SEQUENCE_LE
     return rng.choices(ranked, cum_weights=cum, k=length)
 
 
+# PostgreSQL's "english" text search drops these words (SQLite's FTS5 keeps them): alone in a search
+# they find nothing there, so they would load the two databases differently. Not searched for.
+ENGLISH_STOPWORDS = frozenset(
+    {
+        "i", "me", "my", "myself", "we", "our", "ours", "ourselves", "you", "your", "yours", "yourself",
+        "yourselves", "he", "him", "his", "himself", "she", "her", "hers", "herself", "it", "its", "itself", "they",
+        "them", "their", "theirs", "themselves", "what", "which", "who", "whom", "this", "that", "these", "those",
+        "am", "is", "are", "was", "were", "be", "been", "being", "have", "has", "had", "having", "do", "does", "did",
+        "doing", "a", "an", "the", "and", "but", "if", "or", "because", "as", "until", "while", "of", "at", "by",
+        "for", "with", "about", "against", "between", "into", "through", "during", "before", "after", "above",
+        "below", "to", "from", "up", "down", "in", "out", "on", "off", "over", "under", "again", "further", "then",
+        "once", "here", "there", "when", "where", "why", "how", "all", "any", "both", "each", "few", "more", "most",
+        "other", "some", "such", "no", "nor", "not", "only", "own", "same", "so", "than", "too", "very", "can",
+        "will", "just", "don", "should", "now",
+    }
+)  # fmt: skip
+
+
 def search_vocabulary() -> tuple[list[str], list[str]]:
-    """Words of the generated products: (generic description words, category-specific words)."""
+    """Words of the generated products: (generic description words, category-specific words), stop words out."""
     generic = sorted(set().union(*synth.SENTENCE_WORDS))
     texts = [vocab.QUALIFIERS]
     for families in vocab.FAMILIES.values():
         for f in families:
             texts.append((f.base, f.cell_type, f.markers, f.isolation, *f.uses))
     words = {w for group in texts for t in group for w in synth.WORD.findall(t.lower())}
-    specific = sorted(w for w in words - set(generic) - vocab.STOPWORDS if len(w) >= 3)
-    return [w for w in generic if len(w) >= 3], specific
+    specific = sorted(w for w in words - set(generic) - vocab.STOPWORDS - ENGLISH_STOPWORDS if len(w) >= 3)
+    return [w for w in generic if len(w) >= 3 and w not in ENGLISH_STOPWORDS], specific
 
 
 def search_queries(rng: random.Random, count: int) -> list[str]:

@@ -164,3 +164,16 @@ def test_no_result_shows_the_empty_state(client, seeded):
 def test_search_keeps_the_query_in_the_box(client, seeded):
     """The search box shows what was searched."""
     assert 'name="q" value="cd8 t cells"' in search(client, "q=cd8+t+cells")
+
+
+def test_search_follows_renames_and_deletes(client, db):
+    """The full-text index is kept by the database (triggers): a renamed product is found by its new name."""
+    product = ProductFactory(slug="renamed", name="Plain cells", description="Cells.")
+    db.session.commit()
+    assert result_slugs(search(client, "q=okapi")) == []
+    product.name = "Okapi cells"
+    db.session.commit()
+    assert result_slugs(search(client, "q=okapi")) == ["renamed"]
+    db.session.delete(product)
+    db.session.commit()
+    assert result_slugs(search(client, "q=okapi")) == []
