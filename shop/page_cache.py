@@ -30,6 +30,9 @@ from shop.extensions import cache, db
 from shop.models import UTCDateTime, utcnow
 
 _content_models: set[type] = set()
+# What a cached page holds: (gzipped body, mimetype). Part of the key, so entries another version of
+# the shop left in Redis (which held the plain body too) are never read as this shape.
+_FORMAT = 2
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -125,7 +128,7 @@ def public_page(view):
         # Staff see their own header, and a pending flash message is for one visitor only.
         if request.method not in ("GET", "HEAD") or "_flashes" in session or current_user.is_authenticated:
             return view(*args, **kwargs)
-        key = f"page:{content_stamp()}:{request.full_path}"
+        key = f"page:{_FORMAT}:{content_stamp()}:{request.full_path}"
         etag = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
         if etag in request.if_none_match:
             return _not_modified(etag)

@@ -144,8 +144,7 @@ def stamp_app(database_url, app):
         CACHE_TYPE = "SimpleCache"
         CONTENT_STAMP_TTL = 60
 
-    application = create_app(Config)
-    return application
+    return create_app(Config)
 
 
 @pytest.fixture

@@ -448,10 +448,7 @@ class CatalogIndex:
         return int(marks.translate(_DIGITS)[::-1], 2)
 
     def _bitsets(self, rows: list[tuple], flags: int) -> list[int]:
-        """From rows of (product id, flag, ...): the products' first slots, then those with each flag set.
-
-        One pass over the rows, which may be every product: no intermediate lists.
-        """
+        """From rows of (product id, flag, ...): the products' first slots, then those with each flag set."""
         lookup = self._first_slot
         if isinstance(lookup, dict):
             slots = (lookup.get(row[0], -1) for row in rows)
@@ -460,11 +457,6 @@ class CatalogIndex:
             slots = (lookup[row[0]] if row[0] < top else -1 for row in rows)
         buffers = [bytearray((self.size + 7) // 8) for _ in range(flags + 1)]
         everything = buffers[0]
-        if not flags:  # the common case, kept to the bare loop
-            for slot in slots:
-                if slot >= 0:
-                    everything[slot >> 3] |= 1 << (slot & 7)
-            return [int.from_bytes(everything, "little")]
         for row, slot in zip(rows, slots, strict=True):
             if slot < 0:
                 continue

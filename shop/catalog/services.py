@@ -6,8 +6,10 @@ filter applied, so a count says what you would get by ticking that value.
 Donor facets (CMV, HLA, sex, age band) look at the product's available lots:
 a product matches when one available lot's donor meets every donor filter.
 
-All facet counts and the total come back from one UNION ALL query, so the
-number of queries a catalog page costs does not grow with the catalog.
+Counts, matches and the order of results come from the in-memory facet index
+(``shop.catalog.index``), so a catalog page sends three statements whatever
+the catalog's size: the content stamp, the categories and its page of products
+(plus, for a search the index has not seen, the full-text query).
 """
 
 import re

@@ -209,3 +209,19 @@ def test_a_search_skips_products_saved_after_the_index_was_built(app, random_cat
         assert index.search(["okapi"], "okapi").products == 0
         shown = index.search(["cells"], "cells")
         assert shown.products.bit_count() == index.starts.bit_count()
+
+
+def test_relevance_pages_run_across_tiers(app, db):
+    """Page 2 of a search continues where page 1 stopped, across relevance tiers, in display order within each."""
+    category = CategoryFactory()
+    named = [ProductFactory(name=f"Okapi cells {n:02d}", category=category) for n in range(3)]
+    marked = [ProductFactory(name=f"Plain cells {n:02d}", markers="Okapi+", category=category) for n in range(30)]
+    ProductFactory(name="Unrelated cells", category=category)
+    db.session.commit()
+    with app.test_request_context("/products/"):
+        index = catalog_index()
+        hits = index.search(["okapi"], "okapi")
+        everything = [p.id for p in named] + [p.id for p in marked]  # names first, then by name
+        assert index.page(index.starts, 0, 24, "relevance", hits) == everything[:24]
+        assert index.page(index.starts, 24, 24, "relevance", hits) == everything[24:]
+        assert index.page(index.starts, 1, 3, "relevance", hits) == everything[1:4]
