@@ -101,7 +101,7 @@ class CatalogIndex:
         self.folds: list[tuple[int, int]] = []
         self.product_at = array("i")  # the product id of each slot (4-byte arrays: ids and slots fit)
         self.orders: dict[str, array] = {}  # sort name -> first slots in that order
-        self.ranks: dict[str, array] = {}  # sort name -> each first slot's place in that order
+        self._ranks: dict[str, array] = {}  # sort name -> each first slot's place in that order (see rank)
         self._first_slot: dict[int, int] | array = {}  # product id -> first slot
         self._searches: OrderedDict = OrderedDict()
         self._search_cache_size = search_cache_size
@@ -219,10 +219,16 @@ class CatalogIndex:
             "newest": sorted(range(len(products) - 1, -1, -1), key=created.__getitem__, reverse=True),
         }
         for name, positions in orders.items():
-            self.orders[name] = order = array("i", (starts[i] for i in positions))
-            self.ranks[name] = rank = array("i", [0]) * self.size
-            for place, slot in enumerate(order):
+            self.orders[name] = array("i", (starts[i] for i in positions))
+
+    def rank(self, order: str) -> array:
+        """Each first slot's place in an order; made the first time a page needs it (not every build)."""
+        if order not in self._ranks:
+            rank = array("i", [0]) * self.size
+            for place, slot in enumerate(self.orders[order]):
                 rank[slot] = place
+            self._ranks[order] = rank
+        return self._ranks[order]
 
     def gather(self, bits: int) -> int:
         """Fold each product's slots onto its first slot (OR), so counting first slots counts products."""
@@ -324,8 +330,7 @@ class CatalogIndex:
         # (Matches may cluster late in an order: all of one category, say; then the walk is long.)
         expected_steps = (offset + limit) * self.size // count
         if expected_steps * 4 >= count and count * 6 < self.size:
-            rank = self.ranks[order]
-            chosen = sorted(_positions(matched), key=rank.__getitem__)[offset : offset + limit]
+            chosen = sorted(_positions(matched), key=self.rank(order).__getitem__)[offset : offset + limit]
             return [self.product_at[slot] for slot in chosen]
         member = matched.to_bytes((self.size + 7) // 8, "little")
         found: list[int] = []
