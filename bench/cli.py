@@ -218,12 +218,16 @@ def print_result(data: dict, path) -> None:
     print(f"data {state}; generation took {d['seconds']:.1f} s; results written to {path}")
 
 
+def dataset_sizes(args: argparse.Namespace) -> Sizes:
+    """The dataset the flags ask for (donors default to products/50, between 50 and 2,000)."""
+    return Sizes(args.products, args.posts, args.donors or min(2_000, max(50, args.products // 50)))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark."""
     args = parse_args(argv)
     started = time.perf_counter()
-    donors = args.donors or min(2_000, max(50, args.products // 50))
-    sizes = Sizes(args.products, args.posts, donors)
+    sizes = dataset_sizes(args)
     settings = LoadSettings(args.concurrency, args.duration, args.warmup, args.max_requests, pick_tool(args.load_tool))
     prepared = [prepare(kind, url, args, sizes) for kind, url in databases(args)]
     ceiling = run_ceiling(args, settings)

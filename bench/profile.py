@@ -12,13 +12,12 @@ config, and prints response-time percentiles and the functions that cost most:
 
 import argparse
 import cProfile
-import os
 import pstats
 import time
 
-from bench.appctx import make_app, normalise_url, sqlite_url
-from bench.cli import add_data_flags
-from bench.datagen import Sizes, ensure_dataset
+from bench.appctx import make_app
+from bench.cli import add_data_flags, databases, dataset_sizes
+from bench.datagen import ensure_dataset
 from bench.urls import PAGES, build_pages
 
 
@@ -31,16 +30,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=30, help="functions to print (30)")
     parser.add_argument("--no-profile", action="store_true", help="only time the requests")
     add_data_flags(parser)
+    parser.set_defaults(db="sqlite")
     args = parser.parse_args(argv)
-    if args.db == "postgres":
-        if not os.environ.get("BENCH_DATABASE_URL"):
-            parser.error("--db postgres needs BENCH_DATABASE_URL")
-        url = normalise_url(os.environ["BENCH_DATABASE_URL"])
-    else:
-        url = sqlite_url(args.products, args.posts)
-    donors = args.donors or min(2_000, max(50, args.products // 50))
+    _kind, url = databases(args)[0]  # with --db both, SQLite
     app = make_app(url)
-    dataset = ensure_dataset(app, Sizes(args.products, args.posts, donors), args.regenerate)
+    dataset = ensure_dataset(app, dataset_sizes(args), args.regenerate)
     sequence = build_pages(app, dataset.stats, [args.page])[args.page].sequence[: args.requests]
     client = app.test_client()
     client.get("/products/")  # builds the catalog index, as the run's first catalog request would

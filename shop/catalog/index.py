@@ -438,28 +438,24 @@ class CatalogIndex:
         text = db.session.scalar(select(joined))
         if not text or not self.size:
             return 0
-        lookup = self._first_slot
         marks = bytearray(self.size + 1)  # the extra last byte takes ids not in the index (-1)
-        product_ids = list(map(int, text.split(",")))
-        if isinstance(lookup, dict):
-            slots = map(lookup.get, product_ids, repeat(-1))
-        elif max(product_ids) < len(lookup):  # every id has an entry (-1 for products not shown)
-            slots = map(lookup.__getitem__, product_ids)
-        else:  # products saved since this index was built
-            slots = (lookup[i] if i < len(lookup) else -1 for i in product_ids)
-        deque(map(marks.__setitem__, slots, repeat(1)), maxlen=0)
+        deque(map(marks.__setitem__, self._slots(list(map(int, text.split(",")))), repeat(1)), maxlen=0)
         del marks[-1]
         # marks[i] is 0 or 1 for slot i: as text, last slot first, it is the bitset in binary.
         return int(marks.translate(_DIGITS)[::-1], 2)
 
-    def _bitsets(self, rows: list[tuple], flags: int) -> list[int]:
-        """From rows of (product id, flag, ...): the products' first slots, then those with each flag set."""
+    def _slots(self, product_ids: list[int]) -> Iterator[int]:
+        """Each product's first slot, -1 for products not in the index; C-level maps where possible."""
         lookup = self._first_slot
         if isinstance(lookup, dict):
-            slots = (lookup.get(row[0], -1) for row in rows)
-        else:
-            top = len(lookup)
-            slots = (lookup[row[0]] if row[0] < top else -1 for row in rows)
+            return map(lookup.get, product_ids, repeat(-1))
+        if not product_ids or max(product_ids) < len(lookup):  # every id has an entry (-1: not shown)
+            return map(lookup.__getitem__, product_ids)
+        return (lookup[i] if i < len(lookup) else -1 for i in product_ids)  # saved since the build
+
+    def _bitsets(self, rows: list[tuple], flags: int) -> list[int]:
+        """From rows of (product id, flag, ...): the products' first slots, then those with each flag set."""
+        slots = self._slots([row[0] for row in rows])
         buffers = [bytearray((self.size + 7) // 8) for _ in range(flags + 1)]
         everything = buffers[0]
         for row, slot in zip(rows, slots, strict=True):

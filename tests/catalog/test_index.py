@@ -225,3 +225,19 @@ def test_relevance_pages_run_across_tiers(app, db):
         assert index.page(index.starts, 0, 24, "relevance", hits) == everything[:24]
         assert index.page(index.starts, 24, 24, "relevance", hits) == everything[24:]
         assert index.page(index.starts, 1, 3, "relevance", hits) == everything[1:4]
+
+
+@pytest.mark.parametrize("few", [True, False])
+def test_pages_follow_each_order_whatever_share_matches(app, random_catalog, few):
+    """Few matches are sorted by rank, many are found by walking the order: both give the order's slice."""
+    rng = random_catalog
+    with app.test_request_context("/products/"):
+        index = catalog_index()
+        firsts = [slot for slot in range(index.size) if index.starts >> slot & 1]
+        count = index.size // 6 - 1 if few else len(firsts) - 3  # below / above the switch in _walk
+        matched = sum(1 << slot for slot in rng.sample(firsts, count))
+        for sort, order in index.orders.items():
+            wanted = [index.product_at[slot] for slot in order if matched >> slot & 1]
+            for offset, limit in ((0, 5), (3, 4), (len(wanted) - 2, 10)):
+                offset = max(offset, 0)
+                assert index.page(matched, offset, limit, sort) == wanted[offset : offset + limit], (sort, offset)
