@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -23,6 +23,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255), default="")
     role: Mapped[str] = mapped_column(String(20), default="sales")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Moved on by logout and password changes: a session signed in with an older value has ended.
+    session_version: Mapped[int] = mapped_column(Integer, server_default="1")
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

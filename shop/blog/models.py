@@ -42,6 +42,9 @@ class Topic(db.Model):
     name: Mapped[str] = mapped_column(String(80), unique=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
+    # Optimistic locking: an UPDATE must name the version it read (see shop/admin).
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
     posts: Mapped[list["Post"]] = relationship(secondary=post_topic, back_populates="topics")
     products: Mapped[list[Product]] = relationship(secondary=topic_product, order_by=Product.name)
