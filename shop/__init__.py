@@ -18,6 +18,7 @@ def create_app(config: object | None = None) -> Flask:
     register_page_cache(app)
     register_template_helpers(app)
     register_errors(app)
+    register_security_headers(app)
     register_commands(app)
     return app
 
@@ -71,6 +72,13 @@ def register_errors(app: Flask) -> None:
     from shop import errors
 
     errors.init_app(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    """CSP and the other security headers on every response; ProxyFix when behind a proxy."""
+    from shop import security_headers
+
+    security_headers.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

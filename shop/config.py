@@ -62,6 +62,11 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "").lower() in {"1", "true", "yes"}
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto / -Host (0: none, the
+    # default, so a client cannot fake its address for the rate limits). See shop/security_headers.py.
+    PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR") or 0)
+    PROXY_FIX_X_PROTO = int(os.environ.get("PROXY_FIX_X_PROTO") or 0)
+    PROXY_FIX_X_HOST = int(os.environ.get("PROXY_FIX_X_HOST") or 0)
 
 
 class TestConfig(Config):

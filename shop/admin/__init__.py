@@ -20,6 +20,7 @@ from shop.admin.users import UserView
 from shop.blog.models import Post, Topic
 from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
 from shop.extensions import db
+from shop.security_headers import csp_nonce
 
 
 def init_admin(app: Flask) -> Admin:
@@ -29,6 +30,8 @@ def init_admin(app: Flask) -> Admin:
         name="CellShop back office",
         index_view=DashboardView(name="Dashboard", url="/admin"),
         theme=Bootstrap4Theme(base_template="admin/cellshop_base.html", swatch="default"),
+        # Flask-Admin's inline <script> tags (modal forms) carry this request's nonce; public pages have none.
+        csp_nonce_generator=csp_nonce,
     )
     admin.add_view(ProductView(Product, db, name="Products", category="Catalog"))
     admin.add_view(CategoryView(Category, db, name="Categories", category="Catalog"))
