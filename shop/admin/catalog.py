@@ -100,7 +100,7 @@ def _thumbnail(view, context, model, name):
     if not model.image:
         return ""
     src = url_for("main.upload", name="products/" + images.thumbnail_name(model.image))
-    return Markup('<img src="{}" alt="" width="48" height="48" style="object-fit:cover">').format(src)
+    return Markup('<img src="{}" alt="" width="48" height="48" class="admin-thumb">').format(src)
 
 
 class ProductView(CatalogView):
