@@ -30,18 +30,19 @@ CONSOLE_VIOLATION = re.compile(r"Content Security Policy|Refused to", re.I)
 
 
 class CSPWatch:
-    """Follows one tab: the CSP of each document it loads and every violation it reports."""
+    """Follows a browser tab (and tabs it opens): the CSP of each document loaded and every violation reported."""
 
     def __init__(self, page):
         self.page = page
         self.console: list[str] = []
         self.policies: dict[str, str | None] = {}
         self.dialogs: list[str] = []
-        page.add_init_script(COLLECT_VIOLATIONS)
-        page.on("console", self._on_console)
-        page.on("response", self._on_response)
-        # Confirmation dialogs (delete, bulk actions) are answered "cancel" unless a test says otherwise.
-        page.on("dialog", self._on_dialog)
+        # On the whole context, so tabs the page opens (the editor's Preview) are watched too.
+        page.context.add_init_script(COLLECT_VIOLATIONS)
+        page.context.on("console", self._on_console)
+        page.context.on("response", self._on_response)
+        # Confirmation dialogs (delete, bulk actions) are answered "cancel".
+        page.context.on("dialog", self._on_dialog)
 
     def _on_console(self, message) -> None:
         if CONSOLE_VIOLATION.search(message.text):
@@ -60,12 +61,13 @@ class CSPWatch:
         self.page.goto(path)
         self.check(path)
 
-    def check(self, where: str) -> None:
-        """Fail on a document served without a policy, or on any violation so far."""
-        self.page.wait_for_load_state("load")
+    def check(self, where: str, tab=None) -> None:
+        """Fail on a document served without a policy, or on any violation so far (in ``tab``, default the page)."""
+        tab = tab or self.page
+        tab.wait_for_load_state("load")
         unprotected = [url for url, policy in self.policies.items() if not policy or "unsafe-inline" in policy]
         assert not unprotected, f"{where}: served without a strict CSP: {unprotected}"
-        events = self.page.evaluate("window.__cspViolations || []")
+        events = tab.evaluate("window.__cspViolations || []")
         assert not events and not self.console, f"{where}: CSP violations {events} {self.console}"
 
 
@@ -130,7 +132,8 @@ def test_back_office_pages_have_no_csp_violation(watch, seeded, make_user, tmp_p
     sign_in_as_admin(watch, make_user)
     page = watch.page
     for path in ("/admin/product/", "/admin/category/", "/admin/donor/", "/admin/lot/", "/admin/topic/",
-                 "/admin/users/", "/admin/audit/", "/admin/posts/", "/admin/product/new/"):  # fmt: skip
+                 "/admin/users/", "/admin/audit/", "/admin/audit/?flt0_0=update", "/admin/posts/",
+                 "/admin/product/new/", "/admin/product/details/?id=1"):  # fmt: skip
         watch.visit(path)
     # Flask-Admin's list widgets: the filter menu, a filter added, the bulk-action menu, the delete confirmation.
     watch.visit("/admin/product/")
@@ -169,6 +172,12 @@ def test_back_office_pages_have_no_csp_violation(watch, seeded, make_user, tmp_p
     page.locator("#body").press_sequentially("## Heading\n\n| a | b |\n|:--|--:|\n| 1 | 2 |\n", delay=5)
     page.locator("#live-preview td.align-right").wait_for()
     watch.check("/admin/posts/new with live preview")
+    with page.context.expect_page() as preview_tab:
+        page.get_by_role("button", name="Preview").click()
+    preview = preview_tab.value
+    preview.locator(".post-body td.align-right").wait_for()
+    watch.check("the post preview tab", preview)
+    preview.close()
     post = seeded.session.scalars(select(Post)).first()
     watch.visit(f"/admin/posts/{post.id}/edit")
     watch.visit(f"/admin/posts/{post.id}/revisions")
