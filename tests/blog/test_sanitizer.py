@@ -88,7 +88,6 @@ FORBIDDEN_TAGS = (
 )  # fmt: skip
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "background", "poster", "srcdoc", "data"}
 BAD_SCHEMES = ("javascript:", "vbscript:", "data:")
-TEXT_ALIGN = re.compile(r"text-align:\s*(left|center|right)\s*;?")
 
 
 def assert_safe(html: str) -> None:
@@ -100,17 +99,15 @@ def assert_safe(html: str) -> None:
     for raw_tag in re.findall(r"<[^>]*>", html):
         outside_values = re.sub(r"\"[^\"]*\"|'[^']*'", "", raw_tag)
         assert not re.search(r"\son\w+\s*=", outside_values, re.I), raw_tag
-        # Only table cells keep a style, and only for alignment (an emptied style="" is harmless).
-        assert "style=" not in outside_values or re.match(r"<t[hd] style=\"(text-align:|\")", raw_tag), raw_tag
+        # No style attribute survives: the site's CSP refuses them (alignment is a class).
+        assert "style=" not in outside_values, raw_tag
     for element in parse(html).iter():
         for name, value in element.attr_list:
             assert not name.lower().startswith("on"), (element, name)
             plain = re.sub(r"[\x00-\x20]", "", unescape(value)).lower()
             if name.lower() in URL_ATTRIBUTES:
                 assert not plain.startswith(BAD_SCHEMES), (element, name, value)
-            if name.lower() == "style":
-                assert element.tag in ("th", "td"), element
-                assert value == "" or TEXT_ALIGN.fullmatch(value), value
+            assert name.lower() != "style", (element, value)
 
 
 @pytest.fixture
