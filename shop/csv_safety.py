@@ -42,12 +42,10 @@ def unguard(cell: str) -> str:
 
 
 def _needs_guard(text: str) -> bool:
-    """True for text a spreadsheet reads as a formula, or text that already looks guarded."""
-    if text.startswith(GUARD):
-        return _needs_guard(text[1:])
+    """True for text a spreadsheet reads as a formula, or such text behind quotes (it would look guarded)."""
+    text = text.lstrip(GUARD)
     # Tab and CR are triggers themselves, so they are checked before whitespace is skipped.
-    first = text[:1]
-    if first and _is_trigger(first):
+    if text and _is_trigger(text[0]):
         return True
     rest = text.lstrip()
     return bool(rest) and _is_trigger(rest[0])
