@@ -42,7 +42,8 @@ ALLOWED_CLASSES = {
 
 # C0 control characters other than tab, newline and carriage return (e.g. the vertical tab word
 # processors paste): invisible in a page, and not allowed at all in XML such as the Atom feed.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# XML 1.0 also forbids U+FFFE, U+FFFF and lone surrogates (which could not even be encoded as UTF-8).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 def strip_control_characters(text: str) -> str:

@@ -1,11 +1,15 @@
 """The foundation: health check, error pages, the base layout and the seed command."""
 
+import io
+
 import pytest
 from sqlalchemy import func, select
 
 from shop import create_app
 from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
 from shop.config import TestConfig
+from shop.extensions import db as _db
+from tests.conftest import STAFF_PASSWORD
 
 
 def test_healthz_ok_when_database_answers(client):
@@ -40,25 +44,77 @@ def test_405_keeps_allow_header(client):
     assert "Method Not Allowed" in response.text
 
 
-def test_413_for_a_too_large_body(client, app):
-    response = client.post("/products/", data="x" * (app.config["MAX_CONTENT_LENGTH"] + 1))
-    assert response.status_code in (405, 413)
+@pytest.mark.parametrize(
+    ("url", "role", "as_file"),
+    [("/login", None, False), ("/admin/catalog_csv/import", "marketing", True)],
+    ids=["sign-in-form", "csv-import-upload"],
+)
+def test_413_page_for_a_body_over_max_content_length(client, auth, app, url, role, as_file):
+    """A POST route that reads a body gets one byte too many: the friendly 413 page, in the layout."""
+    if role:
+        auth.login(role)
+    too_much = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    data = {"file": (io.BytesIO(too_much.encode()), "products.csv")} if as_file else {"email": too_much}
+
+    response = client.post(url, data=data)
+
+    assert response.status_code == 413
+    assert "Error 413" in response.text
+    assert "too large" in response.text
+    assert "For research use only." in response.text  # the base layout's footer
 
 
-def test_500_page_rolls_back_and_renders(database_url):
+@pytest.fixture
+def app_showing_500s(database_url, db):
+    """A second app on the test database that draws the 500 page instead of re-raising, with two test views."""
+
     class Config(TestConfig):
         TESTING = False  # let the error handler run instead of re-raising
         SQLALCHEMY_DATABASE_URI = database_url
 
     app = create_app(Config)
 
-    @app.get("/_boom")
-    def boom():
-        raise RuntimeError("boom")
+    @app.post("/_write-then-fail/<how>")
+    def write_then_fail(how: str):
+        _db.session.add(Category(slug="half-saved", name="Half saved"))
+        _db.session.flush()  # the row is written, inside the request's transaction
+        if how == "failed-flush":
+            # A second write the database refuses: the session now needs a rollback before any query.
+            _db.session.add(Category(slug="half-saved", name="Duplicate"))
+            _db.session.flush()
+        raise RuntimeError("the view failed after writing")
 
-    response = app.test_client().get("/_boom")
+    @app.post("/_write")
+    def write():
+        _db.session.add(Category(slug="saved-after", name="Saved after"))
+        _db.session.commit()
+        return "saved"
+
+    return app
+
+
+def _category_slugs(db) -> set[str]:
+    """The categories committed to the database, read in a fresh transaction."""
+    db.session.rollback()
+    return set(db.session.scalars(select(Category.slug)))
+
+
+@pytest.mark.parametrize("how", ["raise-after-flush", "failed-flush"])
+def test_500_page_rolls_back_the_failed_requests_writes(app_showing_500s, make_user, db, how):
+    """Nothing the failed request wrote is saved, the page still knows who is signed in, the next request works."""
+    make_user("admin")
+    client = app_showing_500s.test_client()
+    assert client.post("/login", data={"email": "admin@staff.test", "password": STAFF_PASSWORD}).status_code == 302
+
+    response = client.post(f"/_write-then-fail/{how}")
+
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.text
+    # Drawing the layout loads the signed-in user: a query that fails unless the transaction was rolled back.
+    assert "Sign out" in response.text
+    assert "half-saved" not in _category_slugs(db)
+    assert client.post("/_write").text == "saved"
+    assert _category_slugs(db) == {"saved-after"}
 
 
 @pytest.mark.parametrize("code", [400, 403, 429, 503])

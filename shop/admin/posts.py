@@ -240,4 +240,6 @@ class TopicView(StaffModelView):
     form_args = {
         "slug": {"validators": [SLUG]},
         "name": {"filters": [lambda value: strip_control_characters(value or "").strip()]},
+        # Reaches the topic's Atom feed, where a control character would make the XML invalid.
+        "description": {"filters": [lambda value: strip_control_characters(value or "")]},
     }

@@ -14,6 +14,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import FloatField
 
+from shop.csv_safety import guard
+
 # Flask-Admin view methods that change data: they need the edit permission.
 CHANGING_VIEWS = {"create_view", "edit_view", "delete_view", "action_view", "ajax_update", "import_csv"}
 
@@ -95,6 +97,10 @@ class StaffModelView(StaffAccess, ModelView):
     @property
     def can_delete(self) -> bool:
         return self.allow_delete and self.may_edit()
+
+    def get_export_value(self, model, name):
+        """The list-view export's cell, guarded so a spreadsheet does not run it (any view with can_export)."""
+        return guard(super().get_export_value(model, name))
 
 
 class StaffView(StaffAccess, BaseView):

@@ -3,6 +3,7 @@
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from shop.blog import services
+from shop.blog.feeds import atom_feed
 from shop.blog.models import Post, Topic
 from shop.page_cache import public_page
 from shop.templating import absolute_url
@@ -84,8 +85,7 @@ def topic_feed(slug: str):
 
 
 def _atom(posts: list[Post], topic: Topic | None) -> Response:
-    body = render_template("blog/feed.xml", posts=posts, topic=topic)
-    return Response(body, mimetype="application/atom+xml")
+    return Response(atom_feed(posts, topic), mimetype="application/atom+xml")
 
 
 def post_json_ld(post: Post) -> dict:

@@ -3,7 +3,9 @@
 A row holds the whole specification of one product: an empty optional cell
 means that column's default (no price = quote only, no grade = research), so
 a file describes its products completely and re-importing an export changes
-nothing. Images, lots and timestamps are not part of the file.
+nothing. Images, lots and timestamps are not part of the file. Text a
+spreadsheet would run as a formula is written with a leading quote
+(shop/csv_safety.py), which the import takes off again.
 
 Import is all or nothing. Every row is checked before anything is written and
 every problem is reported with its line and column; one bad row writes none.
@@ -25,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from shop.catalog.models import CONTAINERS, FORMATS, GRADES, SHIPPING_CONDITIONS, Category, Product
+from shop.csv_safety import SafeWriter, unguard
 from shop.extensions import db
 from shop.page_cache import mark_content_changed
 from shop.urls import is_slug, slugify
@@ -147,7 +150,7 @@ def export_products(stream: IO[str]) -> int:
     """Write every product, active or not, as CSV ordered by catalog number; return how many."""
     category_slugs = dict(db.session.execute(select(Category.id, Category.slug)).all())
     query = select(Product).order_by(Product.catalog_number).execution_options(yield_per=WRITE_BATCH)
-    writer = csv.writer(stream)
+    writer = SafeWriter(stream)
     writer.writerow(PRODUCT_COLUMNS)
     count = 0
     for product in db.session.scalars(query):
@@ -156,8 +159,8 @@ def export_products(stream: IO[str]) -> int:
     return count
 
 
-def _export_row(product: Product, category_slugs: dict[int, str]) -> list[str]:
-    """One product as CSV cells, in PRODUCT_COLUMNS order."""
+def _export_row(product: Product, category_slugs: dict[int, str]) -> list[str | int | float | Decimal]:
+    """One product as CSV cells, in PRODUCT_COLUMNS order; numbers stay numbers, so no formula guard touches them."""
     cells = []
     for column in PRODUCT_COLUMNS:
         if column == "category":
@@ -169,22 +172,24 @@ def _export_row(product: Product, category_slugs: dict[int, str]) -> list[str]:
     return cells
 
 
-def _format_price(cents: int | None) -> str:
+def _format_price(cents: int | None) -> Decimal | str:
     """Integer cents as decimal dollars (190000 -> 1900.00); empty for quote only."""
-    return "" if cents is None else f"{cents // 100}.{cents % 100:02d}"
+    return "" if cents is None else Decimal(cents).scaleb(-2)
 
 
-def _format_cell(value) -> str:
-    """A model value as the text an import reads back to the same value."""
+def _format_cell(value) -> str | int | float:
+    """A model value as the cell an import reads back to the same value."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        # repr is the shortest text that reads back to the same float; 85.0 reads nicer as 85.
-        return str(int(value)) if value.is_integer() else repr(value)
+        # The csv module writes a float as its repr, the shortest text that reads back to it; 85.0 reads nicer as 85.
+        return int(value) if value.is_integer() else value
     if isinstance(value, list):
         return APPLICATION_SEPARATOR.join(value)
+    if isinstance(value, int):
+        return value
     return str(value)
 
 
@@ -326,8 +331,10 @@ def _parse_row(line: int, header: list[str], cells: list[str]) -> tuple[dict, li
         return {}, [RowError(line, "", f"this row has {len(cells)} cells, the header {len(header)}")]
     values, errors = {}, []
     for column, cell in zip(header, cells, strict=False):
+        # The export put a quote before text a spreadsheet would run (=, +, -, @ ...); take it off first.
+        text = unguard(cell)
         # The description is Markdown, where leading and trailing whitespace can matter.
-        raw = cell if column == "description" else cell.strip()
+        raw = text if column == "description" else text.strip()
         try:
             values[column] = _parse_cell(column, raw)
         except ValueError as exc:

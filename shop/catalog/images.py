@@ -9,6 +9,7 @@ alone, so no EXIF (GPS position, camera serial), XMP or ICC data survives.
 import re
 import secrets
 import struct
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from io import BytesIO
@@ -18,7 +19,16 @@ from typing import Any
 from PIL import Image, ImageOps
 
 MAX_BYTES = 8 * 1024 * 1024
-MAX_PIXELS = 40_000_000
+# The pixel budget, per kind of file: the most pixels an upload may declare, checked from its header
+# before any pixel is decoded, so that decoding and shrinking one stays under about 100 MB of a
+# worker's memory. Peak memory added, measured in a fresh process (ru_maxrss, Pillow 13) for the
+# worst image of each kind at its limit (see tests/catalog/test_images.py, which measures it again):
+# - baseline JPEG, 24 MP: ~50 MB, as it decodes at 1/2 to 1/8 scale (draft);
+# - progressive JPEG, 12 MP: ~85 MB, as libjpeg buffers every coefficient (6 bytes a pixel at 4:4:4);
+# - PNG, 8 MP: ~80 MB, full decode (4 bytes a pixel) plus the premultiplied copy an RGBA resize makes;
+# - WebP, 3 MP: ~75 MB, as Pillow's decoder holds the frame several times over.
+# Before the budget a 40 MP PNG took ~670 MB here. A product image is shown at MAX_SIDE at most anyway.
+MEGAPIXEL_BUDGET = {"JPEG": 24, "progressive JPEG": 12, "PNG": 8, "WebP": 3}
 MIN_SIDE = 200
 MAX_SIDE = 1600
 THUMB_SIDE = 400
@@ -29,6 +39,14 @@ WEBP_QUALITY = 82
 PARSERS = ("JPEG", "PNG", "WEBP")
 STORED_NAME = re.compile(r"^[0-9a-f]{32}\.webp$")
 THUMB_SUFFIX = "-thumb.webp"
+
+# Pillow's own guard for any Image.open in the process: it warns above this and raises above twice
+# this, so a bomb is stopped while its header is read. Our check gives the uploader the reason first.
+Image.MAX_IMAGE_PIXELS = max(MEGAPIXEL_BUDGET.values()) * 1_000_000
+# Modes Pillow resizes with a real filter; palette, 1-bit, 16-bit, CMYK ... are converted first.
+RESAMPLED_MODES = ("RGB", "RGBA", "L", "LA")
+# The cheapest of those each other mode converts to without losing anything the WebP could show.
+GREY_MODES = ("1", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 # What Pillow raises on a broken, hostile or unsupported file. DecompressionBombWarning
 # only arrives as an exception when warnings are errors, but then it must not become a 500.
@@ -47,7 +65,9 @@ NOT_AN_IMAGE = "That file is not an image we can read. Upload a JPEG, PNG or Web
 EMPTY_FILE = "The file is empty. Choose an image to upload."
 TOO_LARGE = f"The image is too large: at most {MAX_BYTES // (1024 * 1024)} MB."
 TOO_SMALL = f"The image is too small: at least {MIN_SIDE} × {MIN_SIDE} pixels."
-TOO_MANY_PIXELS = f"The image has too many pixels (at most {MAX_PIXELS // 1_000_000} megapixels)."
+MAKE_IT_SMALLER = f"Make it smaller ({MAX_SIDE} pixels a side is plenty) and upload it again."
+TOO_MANY_PIXELS = f"The image has too many pixels. {MAKE_IT_SMALLER}"
+OVER_BUDGET = "The image has too many pixels: a {kind} may have at most {limit} megapixels. " + MAKE_IT_SMALLER
 
 
 class ImageRejected(ValueError):
@@ -111,36 +131,68 @@ def _refused_if_unreadable() -> Iterator[None]:
 
 
 def _decode(data: bytes) -> Image.Image:
-    """Open, verify and fully decode the bytes, refusing bombs before any pixel is decoded."""
-    with Image.open(BytesIO(data), formats=PARSERS) as probe:
-        _check_size(probe.size)
+    """Open, verify and decode the bytes, refusing bombs before any pixel is decoded; at most MAX_SIDE."""
+    with warnings.catch_warnings():
+        # Pillow warns between one and two times MAX_IMAGE_PIXELS; _check_size refuses those with a reason.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        probe = Image.open(BytesIO(data), formats=PARSERS)
+    with probe:
+        _check_size(probe)
         probe.verify()
     # verify() leaves the image unusable and decodes nothing, so open again and load.
     image = Image.open(BytesIO(data), formats=PARSERS)
     if image.format in ("JPEG", "MPO"):
-        # Decode big JPEGs at a reduced DCT scale to save memory; Pillow keeps both sides >= MAX_SIDE.
-        image.draft("RGB", (MAX_SIDE, MAX_SIDE))
+        # JPEG decodes at a reduced DCT scale (1/2 to 1/8) for free; Pillow keeps both sides >= the size asked.
+        image.draft("RGB", _stored_size(image.size))
     image.load()
-    return image
+    return _shrunk(image)
 
 
-def _check_size(size: tuple[int, int]) -> None:
-    """Refuse an image whose header declares too many pixels or a side below MIN_SIDE."""
-    width, height = size
-    if width * height > MAX_PIXELS:
-        raise ImageRejected(TOO_MANY_PIXELS)
+def _check_size(image: Image.Image) -> None:
+    """Refuse an image whose header declares more pixels than its kind's budget, or a side below MIN_SIDE."""
+    width, height = image.size
+    kind = _kind(image)
+    if width * height > MEGAPIXEL_BUDGET[kind] * 1_000_000:
+        raise ImageRejected(OVER_BUDGET.format(kind=kind, limit=MEGAPIXEL_BUDGET[kind]))
     if width < MIN_SIDE or height < MIN_SIDE:
         raise ImageRejected(TOO_SMALL)
 
 
+def _kind(image: Image.Image) -> str:
+    """The key of MEGAPIXEL_BUDGET for an opened (not decoded) upload."""
+    if image.format in ("JPEG", "MPO"):
+        return "progressive JPEG" if image.info.get("progressive") else "JPEG"
+    return "WebP" if image.format == "WEBP" else "PNG"
+
+
+def _stored_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size the stored image will have: the same shape, the longer side at most MAX_SIDE."""
+    scale = min(1, MAX_SIDE / max(size))
+    return max(1, int(size[0] * scale)), max(1, int(size[1] * scale))
+
+
+def _shrunk(image: Image.Image) -> Image.Image:
+    """The decoded image at most MAX_SIDE, made small first so that later copies cost little memory."""
+    if image.mode not in RESAMPLED_MODES:
+        # Pillow resizes palette and 1-bit images by nearest pixel (jagged), and 16-bit ones not at all.
+        image = image.convert("L" if image.mode in GREY_MODES else _colour_mode(image))
+    # In place: the full-size pixels go as soon as the small ones exist. The EXIF orientation stays in info.
+    image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    return image
+
+
+def _colour_mode(image: Image.Image) -> str:
+    """RGBA only for an image with transparency: resizing RGBA makes a premultiplied copy, RGB does not."""
+    return "RGBA" if image.has_transparency_data else "RGB"
+
+
 def _prepare(image: Image.Image) -> Image.Image:
-    """Turn the decoded upload into an upright RGB image on white, without metadata, at most MAX_SIDE."""
+    """Turn the shrunk upload into an upright RGB image on white, without metadata."""
     upright = ImageOps.exif_transpose(image)
     rgba = upright.convert("RGBA")
     # A new image starts with empty info, so nothing from the upload's metadata can follow the pixels.
     clean = Image.new("RGB", rgba.size, "white")
     clean.paste(rgba, mask=rgba.getchannel("A"))
-    clean.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     return clean
 
 

@@ -2,8 +2,12 @@
 
 import re
 import struct
+import subprocess
+import sys
+import time
 import zlib
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from PIL import ExifTags, Image, PngImagePlugin
@@ -12,6 +16,7 @@ from werkzeug.datastructures import FileStorage
 from shop.catalog import images
 from shop.catalog.images import ImageRejected, delete_product_image, save_product_image, thumbnail_name
 
+ROOT = Path(__file__).resolve().parents[2]
 STORED_NAME = re.compile(r"^[0-9a-f]{32}\.webp$")
 RED, BLUE, WHITE = (220, 30, 30), (30, 30, 220), (255, 255, 255)
 
@@ -80,7 +85,7 @@ def assert_clean_webp(path) -> None:
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
 def test_accepts_jpeg_png_and_webp_and_stores_webp_at_most_1600_with_a_400_thumbnail(folder, fmt):
-    image = two_tone((3200, 2400))
+    image = two_tone((2000, 1500))  # within every kind's pixel budget (WebP's is the smallest)
 
     name = save_product_image(upload(encode(image, fmt)), folder)
 
@@ -175,7 +180,9 @@ def png_with_bad_crc() -> bytes:
 
 
 NOT_AN_IMAGE = "That file is not an image we can read. Upload a JPEG, PNG or WebP."
-TOO_MANY_PIXELS = "The image has too many pixels (at most 40 megapixels)."
+MAKE_IT_SMALLER = "Make it smaller (1600 pixels a side is plenty) and upload it again."
+TOO_MANY_PIXELS = f"The image has too many pixels. {MAKE_IT_SMALLER}"
+PNG_OVER_BUDGET = f"The image has too many pixels: a PNG may have at most 8 megapixels. {MAKE_IT_SMALLER}"
 REFUSALS = [
     pytest.param(lambda: b"Dear customer,\nthis is not a photo.\n", NOT_AN_IMAGE, id="text-renamed-jpg"),
     pytest.param(lambda: b"", "The file is empty. Choose an image to upload.", id="empty"),
@@ -202,9 +209,15 @@ REFUSALS = [
         "The image is too small: at least 200 × 200 pixels.",
         id="one-side-too-short",
     ),
-    # 48 MP: under Pillow's own bomb limits, so only our check stands in the way.
-    pytest.param(lambda: png_declaring(8000, 6000), TOO_MANY_PIXELS, id="bomb-48-megapixels"),
-    # 90 MP: Pillow warns; with warnings as errors the warning must still become a clear refusal.
+    # 48 MP: Pillow only warns (up to twice its limit), so our check stands in the way, and says why.
+    pytest.param(lambda: png_declaring(8000, 6000), PNG_OVER_BUDGET, id="bomb-48-megapixels"),
+    pytest.param(
+        lambda: png_declaring(8000, 6000),
+        PNG_OVER_BUDGET,
+        id="bomb-48-megapixels-warning-as-error",
+        marks=pytest.mark.filterwarnings("error::PIL.Image.DecompressionBombWarning"),
+    ),
+    # 90 MP: over twice Pillow's limit, so Pillow itself raises while reading the header.
     pytest.param(
         lambda: png_declaring(10000, 9000),
         TOO_MANY_PIXELS,
@@ -291,3 +304,124 @@ def test_delete_refuses_names_it_did_not_generate(tmp_path, folder, name):
         delete_product_image(name, folder)
 
     assert outside.read_bytes() == b"keep me"
+
+
+# The pixel budget: what an upload may declare, so that one decode stays under 100 MB of a worker.
+
+
+def png_of(width: int, height: int) -> bytes:
+    """A real, fully decodable transparent RGBA PNG, built a row at a time so the test never holds its pixels."""
+    compressor, row = zlib.compressobj(9), bytes(1 + 4 * width)  # filter byte 0, then transparent black
+    pixels = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def jpeg_declaring(width: int, height: int, progressive: bool = False) -> bytes:
+    """A small JPEG whose frame header claims width × height pixels."""
+    data = bytearray(encode(two_tone((300, 300)), "JPEG", progressive=progressive))
+    frame = data.index(b"\xff\xc2" if progressive else b"\xff\xc0")
+    struct.pack_into(">HH", data, frame + 5, height, width)
+    return bytes(data)
+
+
+def over_budget(kind: str, megapixels: int) -> str:
+    """The refusal for an image over its kind's budget."""
+    return f"The image has too many pixels: a {kind} may have at most {megapixels} megapixels. {MAKE_IT_SMALLER}"
+
+
+def test_the_40_megapixel_png_is_refused_at_once_with_the_reason(folder):
+    data = png_of(8000, 5000)
+    assert len(data) < 200_000  # the attack: 155 KB that decodes to 40 million pixels
+
+    started = time.perf_counter()
+    with pytest.raises(ImageRejected) as refused:
+        save_product_image(upload(data, "huge.png"), folder)
+
+    assert str(refused.value) == over_budget("PNG", 8)
+    assert time.perf_counter() - started < 0.5  # from the header; decoding took 1.6 s and 259 MB
+    assert list(folder.iterdir()) == []
+
+
+# 8 variants: each kind one pixel row over its budget, and a JPEG bomb of each kind.
+OVER_BUDGET = [
+    pytest.param(lambda: png_of(4000, 2001), over_budget("PNG", 8), id="png-8.004-mp"),
+    pytest.param(lambda: png_declaring(4000, 2001), over_budget("PNG", 8), id="png-header-8.004-mp"),
+    pytest.param(lambda: jpeg_declaring(6000, 4001), over_budget("JPEG", 24), id="jpeg-24.006-mp"),
+    pytest.param(
+        lambda: jpeg_declaring(4000, 3001, progressive=True),
+        over_budget("progressive JPEG", 12),
+        id="progressive-jpeg-12.004-mp",
+    ),
+    pytest.param(lambda: encode(Image.new("RGBA", (2000, 1501)), "WEBP"), over_budget("WebP", 3), id="webp-3.002-mp"),
+    pytest.param(lambda: jpeg_declaring(65000, 65000), TOO_MANY_PIXELS, id="jpeg-bomb-4225-mp"),
+    pytest.param(lambda: jpeg_declaring(65000, 65000, progressive=True), TOO_MANY_PIXELS, id="progressive-bomb"),
+    # 42 MP: past Pillow's warning (24 MP), short of its error (48 MP): still our reason, not a warning.
+    pytest.param(lambda: jpeg_declaring(7000, 6000), over_budget("JPEG", 24), id="jpeg-42-mp-past-pillow-warning"),
+]
+
+
+@pytest.mark.parametrize(("make_data", "message"), OVER_BUDGET)
+def test_an_image_over_its_kinds_budget_is_refused_from_its_header(folder, make_data, message):
+    with pytest.raises(ImageRejected) as refused:
+        save_product_image(upload(make_data()), folder)
+
+    assert str(refused.value) == message
+    assert list(folder.iterdir()) == []
+
+
+MAKE_WORST = """
+import sys
+from PIL import Image
+mode, width, height, fmt, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+# Texture (not a flat colour) so that the JPEG and WebP decoders and the encoder do real work.
+bands = [Image.effect_noise((width // 16, height // 16), 90).resize((width, height)) for _ in range(4)]
+image = Image.merge("RGBA", bands)
+if fmt == "PNG":
+    image = Image.new("RGBA", (width, height))  # a textured RGBA PNG this big is over 8 MB
+options = {"PNG": {}, "WEBP": {"quality": 85}}.get(fmt, {"quality": 85, "subsampling": 0})
+options["progressive"] = fmt == "progressive JPEG"
+image.convert(mode).save(path, "JPEG" if fmt.endswith("JPEG") else fmt, **options)
+"""
+MEASURE = """
+import re, sys, tempfile
+from pathlib import Path
+from shop.catalog.images import save_product_image
+
+def peak_rss_mb():
+    # VmHWM, not ru_maxrss: after fork and exec, ru_maxrss still counts the parent's (pytest's) peak.
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text())[1]) // 1024
+
+before = peak_rss_mb()
+with tempfile.TemporaryDirectory() as folder, open(sys.argv[1], "rb") as upload:
+    save_product_image(upload, Path(folder))
+print(peak_rss_mb() - before)
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "size", "fmt"),
+    [
+        ("RGB", (6000, 4000), "JPEG"),
+        ("RGB", (4000, 3000), "progressive JPEG"),
+        ("RGBA", (4000, 2000), "PNG"),
+        ("RGBA", (2000, 1500), "WEBP"),
+    ],
+    ids=["jpeg-24-mp", "progressive-jpeg-12-mp", "png-rgba-8-mp", "webp-rgba-3-mp"],
+)
+def test_the_worst_image_each_budget_allows_is_stored_in_under_100_mb(tmp_path, mode, size, fmt):
+    """Peak memory in a fresh process (the peak is a high-water mark, so the image is made in another)."""
+    path = tmp_path / "worst"
+    subprocess.run([sys.executable, "-c", MAKE_WORST, mode, *map(str, size), fmt, str(path)], check=True)
+    assert path.stat().st_size <= images.MAX_BYTES
+
+    measured = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path)], check=True, capture_output=True, text=True, cwd=ROOT
+    )
+
+    print(f"{fmt} {size}: +{measured.stdout.strip()} MB")
+    assert int(measured.stdout) < 100, f"{fmt} {size}: {measured.stdout.strip()} MB"
