@@ -292,3 +292,58 @@ def test_unknown_parameters_share_one_redis_entry(redis_app, seeded):
     visitor.get("/products/?category=leukopak&utm_campaign=2")
     assert len(page_keys()) == 2
 
+
+# --- A cache store that is down: pages are served uncached (issue 9, item 10) ---
+
+
+@pytest.fixture
+def redis_down_app(database_url, app):
+    """The app with its page cache on a Redis nobody listens to (port 1)."""
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+        CACHE_TYPE = "RedisCache"
+        CACHE_REDIS_URL = "redis://127.0.0.1:1/0"
+
+    return create_app(Config)
+
+
+def store_calls(monkeypatch, app) -> list[str]:
+    """Record every call the app makes to its cache store (which still fails as it would)."""
+    from shop.extensions import cache
+
+    backend = app.extensions["cache"][cache]
+    calls = []
+    for name in ("get", "set"):
+        original = getattr(backend, name)
+        monkeypatch.setattr(backend, name, lambda *a, _n=name, _o=original, **k: calls.append(_n) or _o(*a, **k))
+    return calls
+
+
+DOWN_PAGES = ["/", "/products/", "/products/pbmc-cryopreserved-10m", "/blog/", "/blog/feed.xml", "/sitemap.xml"]
+
+
+def test_pages_are_served_uncached_while_the_store_is_down(redis_down_app, client, seeded, monkeypatch, caplog):
+    """Each page is a 200 with the right body; the store is tried once, and the failure logged once."""
+    calls = store_calls(monkeypatch, redis_down_app)
+    visitor = redis_down_app.test_client()
+    for url in DOWN_PAGES * 3:
+        response = visitor.get(url)
+        assert response.status_code == 200, url
+        assert response.data == client.get(url).data, url  # the same page the uncached app draws
+    assert calls == ["get"]
+    warnings = [r for r in caplog.records if "Cache store unavailable" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_the_store_is_tried_again_after_the_pause(redis_down_app, seeded, monkeypatch, caplog):
+    """When the pause is over, one request tries the store again (and logs once more)."""
+    calls = store_calls(monkeypatch, redis_down_app)
+    visitor = redis_down_app.test_client()
+    visitor.get("/")
+    visitor.get("/")
+    redis_down_app.extensions["cellshop.cache_store"]["retry_at"] = 0  # CACHE_RETRY_AFTER has passed
+    for _ in range(3):
+        assert visitor.get("/products/").status_code == 200
+    assert calls == ["get", "get"]
+    assert sum("Cache store unavailable" in r.getMessage() for r in caplog.records) == 2
