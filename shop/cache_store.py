@@ -33,10 +33,10 @@ class ResilientCache(Cache):
             return fallback
         try:
             result = getattr(self.cache, operation)(*args, **kwargs)
-        except (RedisError, OSError):  # the store is down or unreachable; a bug elsewhere still raises
+        except (RedisError, OSError) as error:  # the store is down or unreachable; a bug elsewhere still raises
             pause = current_app.config["CACHE_RETRY_AFTER"]
             state.update(retry_at=time.monotonic() + pause, down=True)
-            current_app.logger.warning("Cache store unavailable; serving uncached for %s s.", pause, exc_info=True)
+            current_app.logger.warning("Cache store unavailable (%s); serving uncached for %s s.", error, pause)
             return fallback
         if state["down"]:
             state["down"] = False
