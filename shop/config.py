@@ -40,6 +40,10 @@ class Config:
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
     CACHE_REDIS_URL = REDIS_URL
+    # A stalled Redis must not hold a page: give up on it after a second, serve uncached, and
+    # leave the store alone for CACHE_RETRY_AFTER seconds before trying again (shop/cache_store.py).
+    CACHE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1} if REDIS_URL else {}
+    CACHE_RETRY_AFTER = 30
     CACHE_DEFAULT_TIMEOUT = 600
     # Pages kept per process by SimpleCache: each is kept gzipped, 3-13 kB, so 2,000 is ~10 MB at most.
     CACHE_THRESHOLD = 2000

@@ -1,6 +1,5 @@
 """Flask extensions, created unbound and bound to the app in ``create_app``."""
 
-from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -10,6 +9,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+
+from shop.cache_store import ResilientCache
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -32,7 +33,8 @@ migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 # CACHE_TYPE: SimpleCache (this process) by default, RedisCache when REDIS_URL is set.
-cache = Cache()
+# A store that is down makes pages uncached, not failed (see shop/cache_store.py).
+cache = ResilientCache()
 # Storage comes from RATELIMIT_STORAGE_URI: memory by default, Redis when REDIS_URL is set.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 

@@ -24,7 +24,7 @@ bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
-@public_page
+@public_page()
 def home():
     """The home page: what the shop offers, categories and featured products."""
     return render_template(
@@ -48,7 +48,7 @@ def healthz():
 
 
 @bp.get("/sitemap.xml")
-@public_page
+@public_page()
 def sitemap():
     """An XML sitemap of the catalog's categories and products."""
     categories, products = catalog.sitemap_entries()
@@ -63,7 +63,7 @@ def sitemap():
 
 
 @bp.get("/robots.txt")
-@public_page
+@public_page()
 def robots():
     """Let crawlers in, keep them out of staff pages and endless facet combinations."""
     lines = [
@@ -77,7 +77,7 @@ def robots():
 
 
 @bp.get("/search")
-@public_page
+@public_page(params=("q",))
 def search():
     """Products and posts matching a search, on one page."""
     q = (request.args.get("q") or "")[:MAX_QUERY_LENGTH].strip()

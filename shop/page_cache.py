@@ -9,6 +9,13 @@ what. A scheduled post whose time has come also moves the stamp, by the
 count in ``content_stamp``. Browsers get an ETag derived from the same key
 and a 304 when nothing changed.
 
+The key names the page itself: the site root its absolute links start with
+(SITE_URL, or the request's host once Flask has checked it against
+TRUSTED_HOSTS), its path, and only the query parameters its view declares
+(``@public_page(params=...)``). So utm_* tags and other junk share one entry,
+and two hosts never share one. While the cache store is down, pages are drawn
+uncached (``shop/cache_store.py``).
+
 Each process keeps the stamp it read for ``CONTENT_STAMP_TTL`` seconds (2 by
 default), so a cached page costs no query at all; a save in this process
 forgets it at commit, so staff see their own change at once, and other
@@ -20,14 +27,17 @@ import hashlib
 import time
 from datetime import UTC, datetime
 from functools import wraps
+from urllib.parse import urlencode
 
 from flask import Response, current_app, has_app_context, has_request_context, request, session
 from flask_login import current_user
 from sqlalchemy import Integer, event, func, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
 from shop.extensions import cache, db
 from shop.models import UTCDateTime, utcnow
+from shop.templating import site_root
 
 _content_models: set[type] = set()
 # What a cached page holds: (gzipped body, mimetype). Part of the key, so entries another version of
@@ -120,42 +130,74 @@ def _read_content_stamp() -> str:
     return f"{at}:{row.live}"
 
 
-def public_page(view):
-    """Cache a page that is the same for every anonymous visitor; answer 304 to a matching ETag."""
+def public_page(*, params: tuple[str, ...] = ()):
+    """Cache a page that is the same for every anonymous visitor; answer 304 to a matching ETag.
 
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        # Staff see their own header, and a pending flash message is for one visitor only.
-        if request.method not in ("GET", "HEAD") or "_flashes" in session or current_user.is_authenticated:
-            return view(*args, **kwargs)
-        key = f"page:{_FORMAT}:{content_stamp()}:{request.full_path}"
-        etag = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
-        if etag in request.if_none_match:
-            return _not_modified(etag)
-        cached = cache.get(key)
-        if cached is None:
-            response = current_app.make_response(view(*args, **kwargs))
-            if response.status_code != 200 or response.direct_passthrough:
-                return response
-            # Compressed once, when cached, and kept compressed (a tenth of the memory); the rare
-            # client that takes no gzip gets it unpacked.
-            cached = (gzip.compress(response.get_data(), compresslevel=6), response.mimetype)
-            cache.set(key, cached)
-        compressed, mimetype = cached
-        response = Response(mimetype=mimetype)
-        if "gzip" in request.accept_encodings:
-            response.set_data(compressed)
-            response.content_encoding = "gzip"
-        else:
-            response.set_data(gzip.decompress(compressed))
-        response.vary.add("Accept-Encoding")
-        response.set_etag(etag)
-        response.cache_control.public = True
-        response.cache_control.max_age = current_app.config["PUBLIC_PAGE_MAX_AGE"]
-        response.vary.add("Cookie")
-        return response
+    ``params`` names the query parameters the page depends on. The view sees
+    only those (others, such as utm_source or fbclid, are gone from
+    ``request.args``), so every other parameter shares the cached entry.
+    """
 
-    return wrapper
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            request.args = _only(request.args, params)
+            # Staff see their own header, and a pending flash message is for one visitor only.
+            if request.method not in ("GET", "HEAD") or "_flashes" in session or current_user.is_authenticated:
+                return view(*args, **kwargs)
+            return _cached_page(view, args, kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _only(args: MultiDict, params: tuple[str, ...]) -> ImmutableMultiDict:
+    """The query parameters named in ``params``, in that order, each with all its values in the order given."""
+    return ImmutableMultiDict([(name, value) for name in params for value in args.getlist(name)])
+
+
+def _page_key() -> str:
+    """The cache key of this request's page: content stamp, site root, path and the page's own parameters.
+
+    The site root (SITE_URL, or the checked request host) is in the key because
+    the page's absolute links are built on it, so two hosts never share an entry.
+    """
+    query = urlencode(list(request.args.items(multi=True)))
+    return f"page:{_FORMAT}:{content_stamp()}:{site_root()}{request.path}?{query}"
+
+
+def _cached_page(view, args, kwargs) -> Response:
+    key = _page_key()
+    etag = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+    if etag in request.if_none_match:
+        return _not_modified(etag)
+    cached = cache.get(key)
+    if cached is None:
+        response = current_app.make_response(view(*args, **kwargs))
+        if response.status_code != 200 or response.direct_passthrough:
+            return response
+        # Compressed once, when cached, and kept compressed (a tenth of the memory); the rare
+        # client that takes no gzip gets it unpacked.
+        cached = (gzip.compress(response.get_data(), compresslevel=6), response.mimetype)
+        cache.set(key, cached)
+    return _from_cache(cached, etag)
+
+
+def _from_cache(cached: tuple[bytes, str], etag: str) -> Response:
+    compressed, mimetype = cached
+    response = Response(mimetype=mimetype)
+    if "gzip" in request.accept_encodings:
+        response.set_data(compressed)
+        response.content_encoding = "gzip"
+    else:
+        response.set_data(gzip.decompress(compressed))
+    response.vary.add("Accept-Encoding")
+    response.set_etag(etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = current_app.config["PUBLIC_PAGE_MAX_AGE"]
+    response.vary.add("Cookie")
+    return response
 
 
 def _not_modified(etag: str) -> Response:

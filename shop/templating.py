@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 
 from shop.markdown import render_markdown, render_markdown_inline
 from shop.models import utcnow
@@ -43,12 +43,26 @@ def format_date(value: date | datetime | None) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
+def site_root() -> str:
+    """Scheme and host that every absolute URL starts with, e.g. "https://shop.example".
+
+    SITE_URL when it is set. Otherwise the request's own scheme and host, which
+    Flask has already checked against TRUSTED_HOSTS (an untrusted Host is a 400
+    before any view runs); with neither set, as in development and tests, any
+    host. Never ``url_for(..., _external=True)``: that takes the Host header on
+    trust. The page cache keys on this too, so hosts never share a page.
+    """
+    configured = current_app.config.get("SITE_URL")
+    if configured:
+        return configured
+    if not has_request_context():
+        raise RuntimeError("SITE_URL is needed to build absolute URLs outside a request.")
+    return f"{request.scheme}://{request.host}"
+
+
 def absolute_url(endpoint: str, **values) -> str:
-    """An absolute URL, on SITE_URL when it is configured (canonical links, sitemap)."""
-    site = current_app.config.get("SITE_URL")
-    if site:
-        return site + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+    """An absolute URL on the site's root (canonical links, sitemap, feeds, structured data)."""
+    return site_root() + url_for(endpoint, **values)
 
 
 # The header's sections. Blog, Quote and Contact pages arrive with later

@@ -1,8 +1,13 @@
 """Public pages are cached whole and revalidated by ETag; any change to the content makes them stale."""
 
 import csv
+import gzip
 import io
+import os
+import re
+import uuid
 from datetime import timedelta
+from urllib.parse import quote_plus
 
 import pytest
 from sqlalchemy import event, select, update
@@ -14,8 +19,10 @@ from shop.catalog.csv_io import PRODUCT_COLUMNS, export_products, import_product
 from shop.config import TestConfig
 from shop.models import utcnow
 from shop.page_cache import SiteState
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import STAFF_PASSWORD, skip_or_fail
 from tests.factories import ProductFactory
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture(scope="module")
@@ -184,3 +191,159 @@ def test_another_process_change_shows_when_the_stamp_expires(stamp_app, stamp_vi
     stamp, _expires = stamp_app.extensions["cellshop.content_stamp"]
     stamp_app.extensions["cellshop.content_stamp"] = (stamp, 0)  # the TTL has passed
     assert stamp_visitor.get("/blog/").headers["ETag"] != first
+
+
+# --- What the cache key is made of: each page's own parameters, nothing else (issue 9, item 3) ---
+
+
+def cached_pages(app) -> dict[str, bytes]:
+    """Every page in the app's SimpleCache: key -> the page's body."""
+    from shop.extensions import cache
+
+    backend = app.extensions["cache"][cache]
+    with app.app_context():
+        return {key: gzip.decompress(backend.get(key)[0]) for key in list(backend._cache) if key.startswith("page:")}
+
+
+def unknown_parameters(count: int) -> list[str]:
+    """Query strings a page does not read: tracking tags and junk, each one different."""
+    shapes = ("utm_x={n}", "utm_source=mail{n}", "fbclid={n}", "gclid=a{n}&utm_medium=x", "x{n}=", "{n}", "a%00{n}=b")
+    return [shapes[n % len(shapes)].format(n=n) for n in range(count)]
+
+
+def test_unknown_parameters_share_one_entry(cached_app, visitor, seeded):
+    """2,000 requests with distinct unknown parameters leave one entry, served to each of them."""
+    first = visitor.get("/").data
+    for query in unknown_parameters(2000):
+        response = visitor.get(f"/?{query}")
+        assert response.status_code == 200 and response.data == first, query
+    assert len(cached_pages(cached_app)) == 1
+
+
+def test_each_canonical_parameter_makes_its_own_entry(cached_app, visitor, seeded):
+    """Every parameter a catalog page reads (the catalog's own list) keys a page of its own."""
+    from shop.catalog.services import URL_PARAMS
+
+    values = {"q": "t cells", "category": "leukopak", "format": "fresh", "grade": "gmp", "pricing": "quote",
+              "stock": "in", "cmv": "negative", "hla": "A*02:01", "sex": "F", "age": "30-39",
+              "sort": "price", "page": "2"}  # fmt: skip
+    assert set(values) == set(URL_PARAMS)
+    visitor.get("/products/?utm_source=mail")
+    for name in URL_PARAMS:
+        assert visitor.get(f"/products/?{name}={quote_plus(values[name])}&fbclid=1").status_code == 200, name
+    assert len(cached_pages(cached_app)) == 1 + len(URL_PARAMS)
+
+
+def test_repeated_parameters_keep_their_meaning(cached_app, visitor, seeded):
+    """?category=a&category=b is both categories, and not the page of either one."""
+    one = visitor.get("/products/?category=leukopak").text
+    both = visitor.get("/products/?utm_source=x&category=leukopak&gclid=y&category=pbmc").text
+    count = re.compile(r"(\d+) products?\b")
+    assert int(count.search(both).group(1)) > int(count.search(one).group(1))
+    assert both != one and len(cached_pages(cached_app)) == 2
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/", "/products/", "/products/pbmc-cryopreserved-10m", "/blog/", "/blog/topics/", "/blog/topics/car-t",
+     "/blog/feed.xml", "/blog/topics/car-t/feed.xml", "/sitemap.xml", "/robots.txt", "/search?q=cells"],
+)  # fmt: skip
+def test_public_pages_read_only_their_own_parameters(client, seeded, url):
+    """Without the cache, a page with unknown parameters is the same page (so sharing its entry is right)."""
+    junk = "&".join(unknown_parameters(7)) + "&_=1&callback=x&preview=1&draft=1&debug=1"
+    separator = "&" if "?" in url else "?"
+    plain, tagged = client.get(url), client.get(url + separator + junk)
+    assert plain.status_code == tagged.status_code == 200
+    assert tagged.data == plain.data
+
+
+@pytest.fixture
+def redis_app(database_url, app):
+    """The cached app on the local Redis, under a key prefix of its own, removed afterwards."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as error:
+        skip_or_fail(f"Redis at {REDIS_URL} is not reachable: {error}")
+    prefix = f"test-page-cache-{uuid.uuid4().hex}:"
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+        CACHE_TYPE = "RedisCache"
+        CACHE_REDIS_URL = REDIS_URL
+        CACHE_KEY_PREFIX = prefix
+
+    yield create_app(Config), lambda: list(client.scan_iter(f"{prefix}page:*", count=1000))
+    keys = list(client.scan_iter(f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def test_unknown_parameters_share_one_redis_entry(redis_app, seeded):
+    """In Redis too: 2,000 tracking-tagged requests leave one entry; a canonical parameter adds one."""
+    app, page_keys = redis_app
+    visitor = app.test_client()
+    for query in unknown_parameters(2000):
+        assert visitor.get(f"/?{query}").status_code == 200
+    assert len(page_keys()) == 1
+    visitor.get("/products/?utm_campaign=1&category=leukopak")
+    visitor.get("/products/?category=leukopak&utm_campaign=2")
+    assert len(page_keys()) == 2
+
+
+# --- A cache store that is down: pages are served uncached (issue 9, item 10) ---
+
+
+@pytest.fixture
+def redis_down_app(database_url, app):
+    """The app with its page cache on a Redis nobody listens to (port 1)."""
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+        CACHE_TYPE = "RedisCache"
+        CACHE_REDIS_URL = "redis://127.0.0.1:1/0"
+
+    return create_app(Config)
+
+
+def store_calls(monkeypatch, app) -> list[str]:
+    """Record every call the app makes to its cache store (which still fails as it would)."""
+    from shop.extensions import cache
+
+    backend = app.extensions["cache"][cache]
+    calls = []
+    for name in ("get", "set"):
+        original = getattr(backend, name)
+        monkeypatch.setattr(backend, name, lambda *a, _n=name, _o=original, **k: calls.append(_n) or _o(*a, **k))
+    return calls
+
+
+DOWN_PAGES = ["/", "/products/", "/products/pbmc-cryopreserved-10m", "/blog/", "/blog/feed.xml", "/sitemap.xml"]
+
+
+def test_pages_are_served_uncached_while_the_store_is_down(redis_down_app, client, seeded, monkeypatch, caplog):
+    """Each page is a 200 with the right body; the store is tried once, and the failure logged once."""
+    calls = store_calls(monkeypatch, redis_down_app)
+    visitor = redis_down_app.test_client()
+    for url in DOWN_PAGES * 3:
+        response = visitor.get(url)
+        assert response.status_code == 200, url
+        assert response.data == client.get(url).data, url  # the same page the uncached app draws
+    assert calls == ["get"]
+    warnings = [r for r in caplog.records if "Cache store unavailable" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_the_store_is_tried_again_after_the_pause(redis_down_app, seeded, monkeypatch, caplog):
+    """When the pause is over, one request tries the store again (and logs once more)."""
+    calls = store_calls(monkeypatch, redis_down_app)
+    visitor = redis_down_app.test_client()
+    visitor.get("/")
+    visitor.get("/")
+    redis_down_app.extensions["cellshop.cache_store"]["retry_at"] = 0  # CACHE_RETRY_AFTER has passed
+    for _ in range(3):
+        assert visitor.get("/products/").status_code == 200
+    assert calls == ["get", "get"]
+    assert sum("Cache store unavailable" in r.getMessage() for r in caplog.records) == 2

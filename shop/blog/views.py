@@ -33,28 +33,28 @@ def _post_list(template: str, topic: Topic | None = None, **context):
 
 
 @bp.get("/")
-@public_page
+@public_page(params=("page",))
 def index():
     """Posts, newest first."""
     return _post_list("blog/index.html")
 
 
 @bp.get("/topics/")
-@public_page
+@public_page()
 def topics():
     """Every topic with its number of posts ("see all")."""
     return render_template("blog/topics.html", topics=services.topics_with_counts())
 
 
 @bp.get("/topics/<slug>")
-@public_page
+@public_page(params=("page",))
 def topic(slug: str):
     """One topic's posts."""
     return _post_list("blog/index.html", _topic_or_404(slug))
 
 
 @bp.get("/<slug>")
-@public_page
+@public_page()
 def post(slug: str):
     """One post with its topics, references, related posts and products."""
     found = services.get_public_post(slug) if is_slug(slug) else None
@@ -70,14 +70,14 @@ def post(slug: str):
 
 
 @bp.get("/feed.xml")
-@public_page
+@public_page()
 def feed():
     """The Atom feed of the newest posts."""
     return _atom(services.feed_posts(), None)
 
 
 @bp.get("/topics/<slug>/feed.xml")
-@public_page
+@public_page()
 def topic_feed(slug: str):
     """The Atom feed of one topic."""
     topic = _topic_or_404(slug)

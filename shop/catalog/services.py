@@ -45,6 +45,8 @@ HLA_ALLELE = re.compile(r"^(?:HLA-)?([A-Z]{1,4}[0-9]?\*\d{2,3}(?::\d{2,4}){0,3})
 
 PRODUCT_FACETS = ("category", "format", "grade", "pricing", "stock")
 DONOR_FACETS = ("cmv", "hla", "sex", "age")
+# Every query parameter a catalog page reads (read_filters); the page cache keys on these alone.
+URL_PARAMS = ("q", *PRODUCT_FACETS, *DONOR_FACETS, "sort", "page")
 FACET_TITLES = {
     "category": "Category",
     "format": "Format",
