@@ -96,7 +96,7 @@ def logout():
     """Sign out everywhere (a POST with a CSRF token, so no other site can sign you out)."""
     if current_user.is_authenticated:
         sessions.end_every_session(current_user._get_current_object())
-    flash("You have been signed out, here and on every other device or browser you were signed in on.", "success")
+    flash("You have been signed out. Your sessions on other devices and browsers have ended too.", "success")
     return redirect(url_for("main.home"))
 
 

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from urllib.parse import urlencode
 
+from sqlalchemy import event
 from werkzeug.serving import make_server
 
 from shop import create_app
@@ -30,6 +31,23 @@ def dispose(application) -> None:
     """Close the app's pooled database connections."""
     with application.app_context():
         _db.engine.dispose()
+
+
+@contextmanager
+def statements_sent(application):
+    """The SQL statements ``application`` sends inside the block (it has an engine of its own)."""
+    with application.app_context():
+        engine = _db.engine
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def login(client, email: str, password: str, next_url: str | None = None, **kwargs):

@@ -50,7 +50,7 @@ def test_logout_ends_the_users_other_sessions_and_says_so(site, make_user):
     laptop = sign_in(site, "marketing@staff.test")
     phone = sign_in(site, "marketing@staff.test")
     response = laptop.post("/logout", follow_redirects=True)
-    assert "signed out, here and on every other device or browser" in text_of(response)
+    assert "You have been signed out. Your sessions on other devices and browsers have ended too." in text_of(response)
     assert sent_to_login(phone.get("/admin/"))
 
 
