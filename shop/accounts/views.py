@@ -62,7 +62,12 @@ def _limit(config_key: str, **kwargs):
 
 
 def _forget_failed_attempts_on_account() -> None:
-    """The right password was given: the account's counter starts again (the address's does not)."""
+    """The right password was given: the account's count starts again, the address's does not.
+
+    Only someone who knows the password can clear the account's count, and a person who
+    mistyped it should not stay one typo from a lockout. Clearing the address's count would
+    let anyone with an account of their own buy more guesses at other accounts.
+    """
     key = _account_key()
     for counted in limiter.current_limits:
         if key in counted.request_args:
