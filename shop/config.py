@@ -56,9 +56,12 @@ class Config:
     # How long browsers may reuse a public page before asking again (with its ETag).
     PUBLIC_PAGE_MAX_AGE = int(os.environ.get("PUBLIC_PAGE_MAX_AGE", 60))
     RATELIMIT_HEADERS_ENABLED = True
-    # Sign-in attempts that fail: per account and per client address.
+    # Sign-in attempts per account and per client address, counted before the password is checked;
+    # a right password clears its account's count (shop/accounts/views.py says why).
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes")
+    # Staff sessions end after this many hours without a request (see shop/accounts/sessions.py).
+    STAFF_SESSION_IDLE_HOURS = float(os.environ.get("STAFF_SESSION_IDLE_HOURS", 8))
     UPLOAD_FOLDER = Path(os.environ.get("UPLOAD_FOLDER", INSTANCE_DIR / "uploads"))
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"

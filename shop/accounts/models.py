@@ -24,7 +24,7 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20), default="sales")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Moved on by logout and password changes: a session signed in with an older value has ended.
-    session_version: Mapped[int] = mapped_column(Integer, server_default="1")
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -39,8 +39,18 @@ class User(UserMixin, db.Model):
         return value
 
     def set_password(self, password: str) -> None:
-        """Store a salted scrypt hash of the password (never the password)."""
+        """Store a salted scrypt hash of the password (never the password); ends every session."""
         self.password_hash = generate_password_hash(password)
+        # The one place every password change goes through: the form, the back office, the CLI.
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Move the session version on: every session signed in before now no longer loads."""
+        self.session_version = (self.session_version or 0) + 1
+
+    def get_id(self) -> str:
+        """Flask-Login: what a session stores, "<id>:<session_version>" (see shop/accounts/sessions.py)."""
+        return f"{self.id}:{self.session_version}"
 
     def check_password(self, password: str) -> bool:
         """True when the password matches the stored hash."""

@@ -1,6 +1,7 @@
 """Account logic: authentication, safe redirects, creating users and passwords."""
 
 import secrets
+import unicodedata
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -11,9 +12,18 @@ from shop.extensions import db
 from shop.models import utcnow
 
 MIN_PASSWORD_LENGTH = 12
+# HMAC pads keys with zero bytes, so scrypt takes "secret" and "secret\x00" for the same password.
+NUL_IN_PASSWORD = "A password can't contain a NUL character."
 # Compared against when the e-mail is unknown, so a wrong e-mail costs as
 # much time as a wrong password and response times don't reveal accounts.
 _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
+# Control, format and surrogate characters: PostgreSQL refuses NUL in text, headers refuse CR and LF.
+_INVISIBLE = {"Cc", "Cf", "Cs"}
+
+
+def has_control_characters(text: str) -> bool:
+    """True when ``text`` holds a character no e-mail address or path contains (NUL, CR, tab, RTL marks...)."""
+    return any(unicodedata.category(char) in _INVISIBLE for char in text)
 
 
 def find_user(email: str) -> User | None:
@@ -43,6 +53,8 @@ def safe_next_url(target: str | None) -> str | None:
     if not target:
         return None
     target = target.strip()
+    if has_control_characters(target):
+        return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
@@ -60,6 +72,8 @@ def check_password_strength(password: str) -> str | None:
         return f"Use at least {MIN_PASSWORD_LENGTH} characters."
     if len(set(password)) < 5:
         return "Use a less repetitive password."
+    if "\x00" in password:
+        return NUL_IN_PASSWORD
     return None
 
 

@@ -1,6 +1,15 @@
 """Helpers for the staff-account tests: apps with their own settings, signing in, reading responses."""
 
 import html
+import threading
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from urllib.parse import urlencode
+
+from sqlalchemy import event
+from werkzeug.serving import make_server
 
 from shop import create_app
 from shop.config import TestConfig
@@ -24,6 +33,23 @@ def dispose(application) -> None:
         _db.engine.dispose()
 
 
+@contextmanager
+def statements_sent(application):
+    """The SQL statements ``application`` sends inside the block (it has an engine of its own)."""
+    with application.app_context():
+        engine = _db.engine
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
 def login(client, email: str, password: str, next_url: str | None = None, **kwargs):
     """POST the sign-in form."""
     data = {"email": email, "password": password}
@@ -33,9 +59,10 @@ def login(client, email: str, password: str, next_url: str | None = None, **kwar
 
 
 def signed_in_user_id(client) -> str | None:
-    """The user id Flask-Login keeps in the client's session cookie, if any."""
+    """The user id Flask-Login keeps in the client's session cookie ("<id>:<session version>"), if any."""
     with client.session_transaction() as session:
-        return session.get("_user_id")
+        user_id = session.get("_user_id")
+    return user_id.split(":")[0] if user_id else None
 
 
 def text_of(response) -> str:
@@ -48,3 +75,34 @@ def session_cookie(response) -> str:
     cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
     assert len(cookies) == 1, response.headers.getlist("Set-Cookie")
     return cookies[0]
+
+
+@contextmanager
+def serving(application):
+    """Serve ``application`` over HTTP, a thread per request as in a threaded server; yields its base URL."""
+    server = make_server("127.0.0.1", 0, application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def post_all_at_once(url: str, forms: list[dict]) -> list[int]:
+    """POST each form from a thread of its own, all released together; their status codes."""
+    start = threading.Barrier(len(forms))
+
+    def post(form: dict) -> int:
+        request = urllib.request.Request(url, data=urlencode(form).encode(), method="POST")
+        start.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            error.close()
+            return error.code
+
+    with ThreadPoolExecutor(max_workers=len(forms)) as pool:
+        return list(pool.map(post, forms))

@@ -24,7 +24,7 @@ def test_sign_in_reach_the_dashboard_and_sign_out(page, make_user):
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(lambda url: "/admin" not in url)
-    assert page.get_by_text("You have been signed out.").is_visible()
+    assert page.get_by_text("Your sessions on other devices and browsers have ended too.").is_visible()
 
     page.goto("/admin/")
     page.wait_for_url(re.compile(r"/login\?next="))

@@ -8,7 +8,15 @@ import pytest
 from sqlalchemy import select
 
 from shop.accounts.models import User
-from tests.accounts.helpers import build_app, dispose, login, session_cookie, signed_in_user_id, text_of
+from tests.accounts.helpers import (
+    build_app,
+    dispose,
+    login,
+    session_cookie,
+    signed_in_user_id,
+    statements_sent,
+    text_of,
+)
 from tests.conftest import STAFF_PASSWORD
 
 NO_MATCH = "That e-mail and password don't match an active staff account."
@@ -273,3 +281,69 @@ def test_session_cookie_is_secure_when_configured(database_url, db, make_user):
         assert {"secure", "httponly", "samesite=lax"} <= parts
     finally:
         dispose(secure_site)
+
+
+# --- hostile input: a form error, never a 500 (PostgreSQL refuses NUL in text) -------------------------------------
+
+CONTROL_CHARACTERS = "An e-mail address can't contain control characters."
+TOO_LONG = "Field cannot be longer than"
+BAD_EMAILS = {
+    "NUL at the end": ("admin@staff.test\x00", CONTROL_CHARACTERS),
+    "NUL alone": ("\x00", CONTROL_CHARACTERS),
+    "NUL inside": ("ad\x00min@staff.test", CONTROL_CHARACTERS),
+    "many NULs": ("\x00" * 300, TOO_LONG),
+    "SOH": ("admin@staff.test\x01", CONTROL_CHARACTERS),
+    "tab inside": ("ad\tmin@staff.test", CONTROL_CHARACTERS),
+    "CR LF inside": ("admin@staff.test\r\nBcc: x@y.z", CONTROL_CHARACTERS),
+    "DEL": ("admin@staff.test\x7f", CONTROL_CHARACTERS),
+    "escape sequence": ("\x1b[31madmin@staff.test", CONTROL_CHARACTERS),
+    "right-to-left override": ("admin\u202e@staff.test", CONTROL_CHARACTERS),
+    "zero-width space": ("admin\u200b@staff.test", CONTROL_CHARACTERS),
+    "too long": ("a" * 250 + "@staff.test", TOO_LONG),
+    "huge": ("x" * 200_000, TOO_LONG),
+}
+
+
+@pytest.mark.parametrize("email, message", BAD_EMAILS.values(), ids=BAD_EMAILS.keys())
+def test_a_hostile_email_is_a_form_error(site, site_client, make_user, email, message):
+    make_user("admin")
+    with statements_sent(site) as statements:
+        response = login(site_client, email, STAFF_PASSWORD)
+    assert response.status_code == 400
+    assert message in text_of(response)
+    assert 'name="email"' in response.text  # the form is shown again
+    assert not [s for s in statements if "user" in s]  # the address was never looked up
+    assert signed_in_user_id(site_client) is None
+
+
+NUL_IN_PASSWORD = "A password can't contain a NUL character."
+NO_MATCH_NOTE = "don't match an active staff account"
+BAD_PASSWORDS = {
+    "NUL": ("\x00", 400, NUL_IN_PASSWORD),
+    # The password hash (HMAC inside scrypt) ignores trailing zero bytes: this would have signed in.
+    "NUL after the right one": (STAFF_PASSWORD + "\x00", 400, NUL_IN_PASSWORD),
+    "control characters": ("\x01\x02\x1b[0m\x7f", 401, NO_MATCH_NOTE),
+    "too long": ("p" * 1025, 400, TOO_LONG),
+    "huge, of NULs": ("\x00" * 500_000, 400, TOO_LONG),
+}
+
+
+@pytest.mark.parametrize("password, status, message", BAD_PASSWORDS.values(), ids=BAD_PASSWORDS.keys())
+def test_a_hostile_password_is_refused(site_client, make_user, password, status, message):
+    make_user("admin")
+    response = login(site_client, "admin@staff.test", password)
+    assert response.status_code == status
+    assert message in text_of(response)
+    assert 'name="password"' in response.text
+    assert signed_in_user_id(site_client) is None
+
+
+BAD_NEXT = ["/admin/\r\nSet-Cookie: x=1", "/admin/\nx", "/admin/\x00", "/\x0b/evil.example", "/admin/\x7f"]
+
+
+@pytest.mark.parametrize("target", BAD_NEXT, ids=[repr(t) for t in BAD_NEXT])
+def test_a_next_with_control_characters_goes_to_the_back_office(site_client, make_user, target):
+    make_user("admin")
+    response = login(site_client, "admin@staff.test", STAFF_PASSWORD, next_url=target)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/"

@@ -1,11 +1,32 @@
-"""Failed sign-ins are rate-limited per account and per client address; successful ones are not counted."""
+"""Sign-in attempts are rate-limited per account and per client address.
 
+Each attempt is counted before its password is checked, so no number of parallel
+requests gets more password checks than the limit; a right password clears its
+account's count, never its address's.
+"""
+
+import os
 import re
+import time
+from collections import Counter
+from uuid import uuid4
 
 import pytest
+from limits.storage import RedisStorage
+from limits.strategies import FixedWindowRateLimiter
 
-from tests.accounts.helpers import build_app, dispose, login, signed_in_user_id, text_of
-from tests.conftest import STAFF_PASSWORD
+from shop.accounts import services
+from shop.extensions import limiter
+from tests.accounts.helpers import (
+    build_app,
+    dispose,
+    login,
+    post_all_at_once,
+    serving,
+    signed_in_user_id,
+    text_of,
+)
+from tests.conftest import STAFF_PASSWORD, skip_or_fail
 
 WRONG = "not the password at all"
 HERE = {"REMOTE_ADDR": "10.0.0.5"}
@@ -81,12 +102,34 @@ def test_account_lock_ignores_email_case(account_limited, db, make_user):
     assert_locked_out(login(client, "SALES@staff.test", STAFF_PASSWORD, environ_base=HERE))
 
 
-def test_successful_logins_do_not_count(account_limited, db, make_user):
+def test_successful_logins_do_not_use_up_the_account_limit(account_limited, db, make_user):
     make_user("sales")
     for _ in range(6):
         client = account_limited.test_client()
         assert login(client, "sales@staff.test", STAFF_PASSWORD, environ_base=HERE).status_code == 302
         assert signed_in_user_id(client) is not None
+
+
+def test_right_password_clears_the_accounts_count(account_limited, db, make_user):
+    """Two typos, a sign-in, then three more typos are allowed: the right password started the count again."""
+    make_user("sales")
+    client = account_limited.test_client()
+    for _ in range(2):
+        assert login(client, "sales@staff.test", WRONG, environ_base=HERE).status_code == 401
+    assert login(client, "sales@staff.test", STAFF_PASSWORD, environ_base=HERE).status_code == 302
+    fail_three_times(account_limited.test_client())
+    assert_locked_out(login(client, "sales@staff.test", WRONG, environ_base=HERE))
+
+
+def test_right_password_does_not_clear_the_address_count(address_limited, db, make_user):
+    """Signing in to one's own account must not buy more guesses at other accounts from the same address."""
+    make_user("sales")
+    client = address_limited.test_client()
+    for n in range(3):
+        assert login(client, f"guess{n}@staff.test", WRONG, environ_base=HERE).status_code == 401
+    assert login(client, "sales@staff.test", STAFF_PASSWORD, environ_base=HERE).status_code == 302
+    assert login(client, "guess3@staff.test", WRONG, environ_base=HERE).status_code == 401
+    assert_locked_out(login(client, "guess4@staff.test", WRONG, environ_base=HERE))
 
 
 def test_another_account_from_the_same_address_is_not_locked(account_limited, db, make_user):
@@ -117,3 +160,130 @@ def test_address_limit_leaves_other_addresses_alone(address_limited, db, make_us
     client = address_limited.test_client()
     assert login(client, "admin@staff.test", STAFF_PASSWORD, environ_base=ELSEWHERE).status_code == 302
     assert signed_in_user_id(client) == str(admin.id)
+
+
+# --- many attempts at once: the count comes before the check --------------------------------------------------------
+
+PARALLEL = 40
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+@pytest.fixture
+def password_checks(monkeypatch):
+    """The e-mails whose password was checked; each check is slowed so that racing requests overlap."""
+    checked = []
+    authenticate = services.authenticate  # every password check, known account or not, goes through it
+
+    def counted(email, password):
+        checked.append(email)
+        time.sleep(0.05)
+        return authenticate(email, password)
+
+    monkeypatch.setattr(services, "authenticate", counted)
+    return checked
+
+
+@pytest.fixture
+def redis_limits(db, monkeypatch):
+    """Rate limits kept in Redis, under a key prefix of this test's own that is deleted afterwards."""
+    import redis
+
+    connection = redis.Redis.from_url(REDIS_URL)
+    try:
+        connection.ping()
+    except redis.RedisError as exc:
+        skip_or_fail(f"Redis at {REDIS_URL} is not reachable: {exc}")
+    prefix = f"cellshop-test-accounts-{uuid4().hex}"
+    storage = RedisStorage(REDIS_URL, key_prefix=prefix)
+    # Not limiter.init_app: that would move the one process-wide limiter of every app to Redis for good.
+    monkeypatch.setattr(limiter, "_storage", storage)
+    monkeypatch.setattr(limiter, "_limiter", FixedWindowRateLimiter(storage))
+    yield connection, prefix
+    for key in connection.scan_iter(f"{prefix}:*"):
+        connection.delete(key)
+    connection.close()
+
+
+def wrong_passwords_at_once(site, email="sales@staff.test") -> Counter:
+    with serving(site) as base_url:
+        forms = [{"email": email, "password": f"{WRONG} {n}"} for n in range(PARALLEL)]
+        return Counter(post_all_at_once(f"{base_url}/login", forms))
+
+
+def test_parallel_wrong_passwords_for_one_account_get_five_checks(site, make_user, password_checks):
+    make_user("sales")
+    statuses = wrong_passwords_at_once(site)
+    assert len(password_checks) == 5
+    assert statuses == {401: 5, 429: PARALLEL - 5}
+
+
+def test_parallel_guesses_at_many_accounts_get_the_address_limit_of_checks(site, db, password_checks):
+    with serving(site) as base_url:
+        forms = [{"email": f"guess{n}@staff.test", "password": WRONG} for n in range(PARALLEL)]
+        statuses = Counter(post_all_at_once(f"{base_url}/login", forms))
+    assert len(password_checks) == 20
+    assert statuses == {401: 20, 429: PARALLEL - 20}
+
+
+def test_parallel_wrong_passwords_get_five_checks_with_redis(site, make_user, password_checks, redis_limits):
+    connection, prefix = redis_limits
+    make_user("sales")
+    statuses = wrong_passwords_at_once(site)
+    assert len(password_checks) == 5
+    assert statuses == {401: 5, 429: PARALLEL - 5}
+    assert list(connection.scan_iter(f"{prefix}:*"))  # the counts really were kept in Redis
+
+
+# --- only the form counts as a sign-in ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def csrf_site(app, database_url):
+    """The shop with CSRF protection on, as in production."""
+    application = build_app(database_url, WTF_CSRF_ENABLED=True)
+    yield application
+    dispose(application)
+
+
+def csrf_token_of(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+NOT_A_FORM = {
+    "json": {"json": {"email": "sales@staff.test", "password": STAFF_PASSWORD}},
+    "multipart": {
+        "data": {"email": "sales@staff.test", "password": STAFF_PASSWORD},
+        "content_type": "multipart/form-data",
+    },
+    "text": {"data": f"email=sales@staff.test&password={STAFF_PASSWORD}", "content_type": "text/plain"},
+    "no body": {},
+}
+
+
+@pytest.mark.parametrize("body", NOT_A_FORM.values(), ids=NOT_A_FORM.keys())
+def test_sign_in_accepts_only_the_form(csrf_site, db, make_user, password_checks, body):
+    """A JSON body with a valid X-CSRFToken header once signed in, outside the per-account limit."""
+    make_user("sales")
+    client = csrf_site.test_client()
+    token = csrf_token_of(client.get("/login").text)
+    response = client.post("/login", headers={"X-CSRFToken": token}, **body)
+    assert response.status_code == 415
+    assert "Sign in with the form on this page." in text_of(response)
+    assert signed_in_user_id(client) is None
+    assert password_checks == []
+
+
+def test_json_gets_no_second_allowance(csrf_site, db, make_user):
+    make_user("sales")
+    client = csrf_site.test_client()
+    token = csrf_token_of(client.get("/login").text)
+    for _ in range(5):
+        response = client.post("/login", data={"email": "sales@staff.test", "password": WRONG, "csrf_token": token})
+        assert response.status_code == 401
+    assert_locked_out(client.post("/login", data={"email": "sales@staff.test", "password": WRONG, "csrf_token": token}))
+    json_attempt = client.post(
+        "/login", json={"email": "sales@staff.test", "password": WRONG}, headers={"X-CSRFToken": token}
+    )
+    assert json_attempt.status_code == 415

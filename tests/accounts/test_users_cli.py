@@ -156,7 +156,8 @@ def test_cli_changes_are_in_the_audit_log(runner, db):
     assert all(e.entity == "user" and e.user_id is None for e in entries)
     assert entries[0].changes["role"] == "sales"
     assert entries[0].changes["password_hash"] == "(hidden)"
-    assert entries[1].changes == {"password_hash": "(changed)"}
+    # The new password ended the account's sessions: the log shows the session version moving on.
+    assert entries[1].changes == {"password_hash": "(changed)", "session_version": [1, 2]}
     assert entries[2].changes == {"active": [True, False]}
 
 
@@ -207,3 +208,13 @@ def test_demo_is_in_the_audit_log(demo_runner, db):
     entries = db.session.scalars(select(AuditEntry).where(AuditEntry.entity == "user")).all()
     assert sorted(e.label for e in entries) == sorted(DEMO)
     assert {(e.actor, e.action) for e in entries} == {("cli: flask users demo", "create")}
+
+
+def test_a_new_password_may_not_hold_a_nul(runner, db, make_user):
+    """The password hash ignores trailing NULs, so "secret\\x00" would also accept "secret"."""
+    make_user("sales")
+    result = runner.invoke(
+        args=["users", "set-password", "sales@staff.test"], input=f"{GOOD}\x00\n{GOOD}\x00\n{GOOD}\n{GOOD}\n"
+    )
+    assert "A password can't contain a NUL character." in result.output
+    assert user(db, "sales@staff.test").check_password(GOOD)
