@@ -22,7 +22,7 @@ from shop.models import UTCDateTime, utcnow
 # Fields whose values are never copied into the log (only the fact that they changed).
 SECRET_FIELDS = {"password_hash"}
 # Bookkeeping fields that change on every save and say nothing by themselves.
-NOISE_FIELDS = {"version", "updated_at", "revision", "body_html"}
+NOISE_FIELDS = {"version", "session_version", "updated_at", "revision", "body_html"}
 # Long texts: the log says they changed; their history is kept elsewhere (post revisions).
 LARGE_FIELDS = {"body"}
 
