@@ -180,6 +180,8 @@ def database_engine_options(config: dict) -> dict:
     url = config["SQLALCHEMY_DATABASE_URI"]
     connect_args = dict(options.get("connect_args") or {})
     if url.startswith("postgresql"):
+        # Waiting for a free pooled connection is waiting to connect too (SQLAlchemy's default is 30 s).
+        options.setdefault("pool_timeout", config["DATABASE_CONNECT_TIMEOUT"])
         connect_args.setdefault("connect_timeout", config["DATABASE_CONNECT_TIMEOUT"])
         connect_args.setdefault("options", f"-c statement_timeout={config['DATABASE_STATEMENT_TIMEOUT_MS']}")
     elif url.startswith("sqlite"):

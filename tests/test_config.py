@@ -122,8 +122,11 @@ def test_trusted_hosts_come_from_a_comma_separated_variable():
 
 def test_database_timeouts_reach_the_driver(database_url):
     app = create_app(production(database_url, SECRET_KEY=GOOD_SECRET, SITE_URL="https://shop.example"))
-    connect_args = app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    connect_args = options["connect_args"]
+    assert options["pool_pre_ping"] is True
     if database_url.startswith("postgresql"):
+        assert options["pool_timeout"] == 5
         assert connect_args["connect_timeout"] == 5
         assert connect_args["options"] == "-c statement_timeout=15000"
     else:
