@@ -108,7 +108,7 @@ class ConfigurationError(RuntimeError):
     """The app refuses to start: the message says, in one line, what to set and why."""
 
 
-# Values published in this repository's history: anyone can sign a session cookie with them.
+# The old development default (published in this repository) and common placeholders: anyone can sign with them.
 KNOWN_WEAK_SECRETS = {"dev-only-not-secret", "test", "secret", "changeme", "change-me", "dev"}
 MIN_SECRET_LENGTH = 32
 DEVELOPMENT_HOSTS = ["127.0.0.1", "localhost"]
