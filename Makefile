@@ -6,6 +6,11 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := app.py
+# make run is development: a secret generated once into instance/ and local host names (shop/config.py);
+# anything else (gunicorn, make bench) is production and must be given SECRET_KEY and SITE_URL or TRUSTED_HOSTS.
+run seed db: export SHOP_ENV ?= development
+run: export FLASK_RUN_HOST := $(HOST)
+run: export FLASK_RUN_PORT := $(PORT)
 
 .PHONY: run test lint format install db seed clean bench
 
@@ -29,7 +34,7 @@ run: seed
 	@echo ""
 	@echo "CellShop is starting on http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
 	@echo ""
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(BIN)/flask run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,12 +1,17 @@
 """Build the shop's app on a bench database, the way ``gunicorn app:app`` builds it from DATABASE_URL."""
 
 import os
+import secrets
 import sys
 
 from bench import DATA_DIR, ROOT
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+# What a production app must be given (shop.config.check_deployment): a secret of this run, and its host.
+SERVER_SETTINGS = {"SECRET_KEY": secrets.token_hex(32), "TRUSTED_HOSTS": "127.0.0.1,localhost"}
 
 
 def normalise_url(url: str) -> str:
@@ -31,7 +36,14 @@ def make_app(url: str):
     from shop.config import Config
 
     # Config read DATABASE_URL when it was first imported; a subclass lets one process use two databases.
-    return create_app(type("BenchConfig", (Config,), {"SQLALCHEMY_DATABASE_URI": url}))
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": SERVER_SETTINGS["SECRET_KEY"],
+        "TRUSTED_HOSTS": SERVER_SETTINGS["TRUSTED_HOSTS"].split(","),
+        # Generating 100,000 products runs statements longer than a page's limit.
+        "DATABASE_STATEMENT_TIMEOUT_MS": 0,
+    }
+    return create_app(type("BenchConfig", (Config,), settings))
 
 
 def hide_password(url: str) -> str:

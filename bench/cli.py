@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bench import report
-from bench.appctx import hide_password, make_app, normalise_url, sqlite_url
+from bench.appctx import SERVER_SETTINGS, hide_password, make_app, normalise_url, sqlite_url
 from bench.datagen import Dataset, Sizes, ensure_dataset
 from bench.load import LoadSettings, measure, pick_tool
 from bench.probe import Probe, probe_page
@@ -137,7 +137,7 @@ def run_ceiling(args: argparse.Namespace, settings: LoadSettings) -> dict:
 def run_pages(prepared: Prepared, args: argparse.Namespace, settings: LoadSettings, ceiling_rps: float) -> tuple:
     """Serve the shop on the prepared database and load each page; returns the rows and the workers' RSS."""
     rows = []
-    env = {"DATABASE_URL": prepared.url}
+    env = {"DATABASE_URL": prepared.url, **SERVER_SETTINGS}
     busy = postgres_busy(prepared.app) if prepared.kind == "postgres" else None
     with gunicorn("app:app", prepared.kind, args.workers, args.threads, env) as server:
         for name, page in prepared.pages.items():

@@ -78,6 +78,11 @@ def main() -> None:
     # Config reads DATABASE_URL when shop.config is imported, so set it first.
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.db'}")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.appctx import SERVER_SETTINGS
+
+    # The production Config, given what production must be (and no statement limit for bulk imports).
+    for name, value in {**SERVER_SETTINGS, "DATABASE_STATEMENT_TIMEOUT_MS": "0"}.items():
+        os.environ.setdefault(name, value)
     from flask_migrate import upgrade
     from sqlalchemy import select
 

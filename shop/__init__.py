@@ -4,13 +4,15 @@ from pathlib import Path
 
 from flask import Flask
 
-from shop.config import Config
+from shop.config import Config, check_deployment, database_engine_options
 
 
 def create_app(config: object | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, errors and commands."""
     app = Flask(__name__, template_folder="../templates", static_folder="../static", instance_relative_config=True)
     app.config.from_object(config or Config)
+    # Production refuses to start without its own secret and host (ConfigurationError says which).
+    check_deployment(app.config)
     # The default SQLite database, uploads and demo logins live here.
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     register_extensions(app)
@@ -27,6 +29,7 @@ def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions of ``shop.extensions`` to this app."""
     from shop.extensions import cache, csrf, db, limiter, login_manager, migrate
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database_engine_options(app.config)
     db.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -1,6 +1,7 @@
-"""Configuration read from the environment, with a test variant."""
+"""Configuration read from the environment, with a test variant; the checks a deployment must pass."""
 
 import os
+import secrets
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -18,12 +19,32 @@ def _database_url(default: str) -> str:
     return url
 
 
+def _host_list(value: str) -> list[str] | None:
+    """A comma-separated list of host names, or None (Flask's "any host") when empty."""
+    hosts = [host.strip() for host in value.split(",") if host.strip()]
+    return hosts or None
+
+
 class Config:
     """Settings for running the shop; every secret comes from the environment."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    # "development" (make run, flask seed, flask db upgrade via the Makefile) relaxes the checks in
+    # check_deployment; anything else is production, which must be given a secret and its host.
+    SHOP_ENV = os.environ.get("SHOP_ENV", "production")
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Where development keeps the secret it generates on the first run.
+    SECRET_KEY_FILE = INSTANCE_DIR / "secret_key"
+    # Host names the app answers for (Flask rejects others with a 400), e.g. "shop.example,www.shop.example".
+    TRUSTED_HOSTS = _host_list(os.environ.get("TRUSTED_HOSTS", ""))
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'cellshop.db'}")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # A stalled database must fail a request well before gunicorn's worker timeout (30 s) kills it.
+    DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", 5))
+    DATABASE_STATEMENT_TIMEOUT_MS = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", 15_000))  # 0: no limit
+    # How long SQLite waits for another writer's lock before "database is locked".
+    SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", 5_000))
+    # /healthz gives the database this long to answer a real read.
+    HEALTHZ_TIMEOUT_MS = int(os.environ.get("HEALTHZ_TIMEOUT_MS", 1_000))
     # Forms and uploads are small; anything bigger is refused with a 413 page.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
     # Werkzeug refuses text fields over 500 kB with a bare 413; a post body that is too
@@ -38,6 +59,10 @@ class Config:
     POSTS_PER_PAGE = 10
     REDIS_URL = os.environ.get("REDIS_URL", "")
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    # Redis down or stalled: keep limiting in this process's memory (Flask-Limiter logs the switch)
+    # rather than failing sign-ins, and give up on a silent Redis within a second.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1} if REDIS_URL else {}
     CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
     CACHE_REDIS_URL = REDIS_URL
     # A stalled Redis must not hold a page: give up on it after a second, serve uncached, and
@@ -80,10 +105,98 @@ class TestConfig(Config):
     """Settings for the test suite: the database comes from TEST_DATABASE_URL."""
 
     TESTING = True
+    SHOP_ENV = "test"
     SECRET_KEY = "test"
+    TRUSTED_HOSTS = None  # the test client's "localhost", and the hosts tests send on purpose
     WTF_CSRF_ENABLED = False
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SQLALCHEMY_ENGINE_OPTIONS = {}
     RATELIMIT_STORAGE_URI = "memory://"
     CACHE_TYPE = "NullCache"  # tests see fresh pages; tests/test_page_cache.py turns it on
     CONTENT_STAMP_TTL = 0  # tests change rows behind the app's back and look at once
+
+
+class ConfigurationError(RuntimeError):
+    """The app refuses to start: the message says, in one line, what to set and why."""
+
+
+# The old development default (published in this repository) and common placeholders: anyone can sign with them.
+KNOWN_WEAK_SECRETS = {"dev-only-not-secret", "test", "secret", "changeme", "change-me", "dev"}
+MIN_SECRET_LENGTH = 32
+DEVELOPMENT_HOSTS = ["127.0.0.1", "localhost"]
+
+
+def check_deployment(config: dict) -> None:
+    """Fill in development's secret and hosts, and refuse to run production without its own."""
+    environment = config.get("SHOP_ENV")
+    if environment == "development":
+        config["SECRET_KEY"] = config.get("SECRET_KEY") or development_secret(Path(config["SECRET_KEY_FILE"]))
+        config["TRUSTED_HOSTS"] = config.get("TRUSTED_HOSTS") or _development_hosts()
+    elif environment != "test":
+        _check_secret(config.get("SECRET_KEY"))
+        _check_site(config.get("SITE_URL"), config.get("TRUSTED_HOSTS"))
+
+
+def _check_secret(secret: str | None) -> None:
+    """Production needs a secret nobody else knows: it signs sessions, so it grants staff access."""
+    how = 'set SECRET_KEY to a long random value, e.g. python -c "import secrets; print(secrets.token_hex(32))"'
+    if not secret:
+        raise ConfigurationError(
+            f"SECRET_KEY is not set: it signs staff sessions; {how} (or SHOP_ENV=development for a local run)"
+        )
+    if secret in KNOWN_WEAK_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigurationError(
+            f"SECRET_KEY is a published or short value (under {MIN_SECRET_LENGTH} characters): "
+            f"anyone could forge a staff session with it; {how}"
+        )
+
+
+def _check_site(site_url: str | None, trusted_hosts: list[str] | None) -> None:
+    """Production needs its own address: absolute links must never come from a visitor's Host header."""
+    if site_url and not site_url.startswith(("https://", "http://")):
+        raise ConfigurationError(f"SITE_URL must be an absolute URL such as https://shop.example, not {site_url!r}")
+    if not site_url and not trusted_hosts:
+        raise ConfigurationError(
+            "SITE_URL or TRUSTED_HOSTS must be set (e.g. SITE_URL=https://shop.example): links, feeds and the "
+            "sitemap must not be built from whatever Host header a visitor sends"
+        )
+
+
+def _development_hosts() -> list[str]:
+    """Local names, plus the address ``make run`` binds (FLASK_RUN_HOST) when it is another."""
+    run_host = os.environ.get("FLASK_RUN_HOST", "")
+    return DEVELOPMENT_HOSTS + ([run_host] if run_host and run_host not in DEVELOPMENT_HOSTS else [])
+
+
+def development_secret(path: Path) -> str:
+    """The secret ``make run`` uses: generated once into the instance folder (mode 0600), then reused."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            # link() fails if another process got there first; then both use the file it wrote.
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+def database_engine_options(config: dict) -> dict:
+    """Engine options with the connect, statement and lock timeouts for the configured database."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    connect_args = dict(options.get("connect_args") or {})
+    if url.startswith("postgresql"):
+        # Waiting for a free pooled connection is waiting to connect too (SQLAlchemy's default is 30 s).
+        options.setdefault("pool_timeout", config["DATABASE_CONNECT_TIMEOUT"])
+        connect_args.setdefault("connect_timeout", config["DATABASE_CONNECT_TIMEOUT"])
+        connect_args.setdefault("options", f"-c statement_timeout={config['DATABASE_STATEMENT_TIMEOUT_MS']}")
+    elif url.startswith("sqlite"):
+        connect_args.setdefault("timeout", config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
+    options["connect_args"] = connect_args
+    return options

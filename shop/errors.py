@@ -1,7 +1,15 @@
-"""Error pages in the site's layout, and a rollback before a 500 page is drawn."""
+"""Error pages, drawn without the request's URL, the database or the signed-in user; a rollback before a 500.
 
-from flask import Flask, render_template
-from werkzeug.exceptions import HTTPException, InternalServerError
+An error page is often drawn because one of those failed: a Host header werkzeug refuses leaves the
+request with no URL adapter, and a database that is down cannot load the user Flask-Login's context
+processor would put in every template. So the page is rendered from Jinja directly, with its links built
+on a fixed host, and a database that cannot answer gets a 503 that asks to retry, not a 500.
+"""
+
+from flask import Flask, current_app, request
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from shop.extensions import db
 
@@ -16,10 +24,24 @@ MESSAGES = {
     500: "Something went wrong on our side. We've been notified; please try again shortly.",
     503: "The shop is briefly unavailable. Please try again in a few minutes.",
 }
+# Down, unreachable, locked ("database is locked"), past its statement timeout, or no pooled connection free.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
+RETRY_AFTER_SECONDS = 30
+# The error page's links: (name, endpoint, values).
+LINKS = (
+    ("home", "main.home", {}),
+    ("products", "catalog.product_list", {}),
+    ("blog", "blog.index", {}),
+    ("search", "main.search", {}),
+    ("sitemap", "main.sitemap", {}),
+    ("stylesheet", "static", {"filename": "css/site.css"}),
+    ("icon_svg", "static", {"filename": "img/favicon.svg"}),
+    ("icon_ico", "static", {"filename": "img/favicon.ico"}),
+)
 
 
 def render_error(error: HTTPException):
-    """Render an HTTP error with the site's layout and the right status."""
+    """Render an HTTP error with the site's look and the right status."""
     code = error.code or 500
     if getattr(error, "response", None) is not None:
         # The view drew its own page for this error (e.g. the sign-in lockout).
@@ -28,15 +50,45 @@ def render_error(error: HTTPException):
     # generic text when it didn't, since werkzeug's default wording is terse.
     default = type(error).description
     message = error.description if error.description and error.description != default else MESSAGES.get(code, "")
-    # Keep headers the error carries (Allow on a 405, Retry-After on a 429).
+    # Keep headers the error carries (Allow on a 405, Retry-After on a 429 or 503).
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
-    return render_template("errors/error.html", code=code, name=error.name, message=message), code, headers
+    # Not render_template: its context processors load the signed-in user from the database.
+    page = current_app.jinja_env.get_template("errors/error.html")
+    body = page.render(code=code, name=error.name, message=message, links=error_page_links())
+    return body, code, headers
+
+
+def error_page_links() -> dict[str, str]:
+    """Paths the error page links to, built on a fixed host: the request's own Host may be what failed."""
+    adapter = current_app.url_map.bind("localhost", script_name=request.script_root or "/")
+    links = {}
+    for name, endpoint, values in LINKS:
+        if endpoint in current_app.view_functions:
+            values = dict(values)
+            current_app.inject_url_defaults(endpoint, values)  # the static files' fingerprint
+            links[name] = adapter.build(endpoint, values)
+    return links
+
+
+def handle_database_unavailable(error: SQLAlchemyError):
+    """The database could not answer: a 503 asking to retry shortly, drawn without touching the database."""
+    current_app.logger.error("database unavailable on %s: %s", request.path, error)
+    roll_back_quietly()
+    return render_error(ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS))
 
 
 def handle_internal_error(error: Exception):
     """Roll back the failed transaction, then show the 500 page."""
-    db.session.rollback()
+    roll_back_quietly()
     return render_error(InternalServerError())
+
+
+def roll_back_quietly() -> None:
+    """Roll back the request's session; a connection that is already gone must not turn the page into a crash."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        current_app.logger.exception("rollback failed while drawing an error page")
 
 
 def init_app(app: Flask) -> None:
@@ -45,3 +97,5 @@ def init_app(app: Flask) -> None:
         if code != 500:
             app.register_error_handler(code, render_error)
     app.register_error_handler(500, handle_internal_error)
+    for error_class in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error_class, handle_database_unavailable)

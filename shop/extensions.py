@@ -41,9 +41,8 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """Make SQLite enforce foreign keys and wait for locks, as PostgreSQL does."""
+    """Make SQLite enforce foreign keys, as PostgreSQL does (its lock wait is SQLITE_BUSY_TIMEOUT_MS, in config)."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
