@@ -103,12 +103,19 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # Pages get a statement timeout (DATABASE_STATEMENT_TIMEOUT_MS); a migration that rebuilds
+            # an index on a large catalog may take longer, and must not be cancelled half-way.
+            connection.exec_driver_sql("SET statement_timeout = 0")
         context.configure(
             connection=connection, target_metadata=get_metadata(), include_object=include_object, **conf_args
         )
 
         with context.begin_transaction():
             context.run_migrations()
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("RESET statement_timeout")  # back in the pool, pages get their limit again
+            connection.commit()
 
 
 if context.is_offline_mode():
