@@ -9,7 +9,7 @@ on a fixed host, and a database that cannot answer gets a 503 that asks to retry
 from flask import Flask, current_app, request
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError, ServiceUnavailable
 
 from shop.extensions import db
 
@@ -46,10 +46,11 @@ def render_error(error: HTTPException):
     if getattr(error, "response", None) is not None:
         # The view drew its own page for this error (e.g. the sign-in lockout).
         return error.response
-    # A view may pass its own explanation (abort(404, description=...)); keep the
-    # generic text when it didn't, since werkzeug's default wording is terse.
+    # A view may pass its own explanation (abort(404, description=...)); keep the generic text when it
+    # didn't, since werkzeug's default wording is terse, and for a refused Host, whose text repeats it.
     default = type(error).description
-    message = error.description if error.description and error.description != default else MESSAGES.get(code, "")
+    own = error.description and error.description != default and not isinstance(error, SecurityError)
+    message = error.description if own else MESSAGES.get(code, "")
     # Keep headers the error carries (Allow on a 405, Retry-After on a 429 or 503).
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     # Not render_template: its context processors load the signed-in user from the database.

@@ -2,6 +2,7 @@
 
 import socket
 import threading
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import event
 from werkzeug.serving import make_server
 
 from shop import create_app
+from shop.accounts.sessions import LAST_SEEN
 from shop.config import TestConfig
 from shop.extensions import db as _db
 
@@ -76,6 +78,13 @@ def test_an_untrusted_host_gets_the_400_page(guarded_app, db, host):
         assert_friendly_page(client.get(path, headers={"Host": host}), 400, "Bad Request")
 
 
+def signed_in(client) -> None:
+    """Give the client the session of staff member 1 (as shop.accounts.sessions writes it)."""
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:1"
+        session[LAST_SEEN] = int(time.time())
+
+
 @contextmanager
 def served(application):
     """The app on a real HTTP server on a free local port."""
@@ -119,8 +128,7 @@ def test_database_down_public_pages_get_a_friendly_503(database, path):
 @pytest.mark.parametrize("database", BROKEN_DATABASES)
 def test_database_down_staff_pages_get_a_friendly_503(database, path):
     client = build_app(BROKEN_DATABASES[database]).test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = "1"  # a signed-in staff member: loading them needs the database
+    signed_in(client)  # loading the staff member needs the database
     response = client.get(path)
     assert_friendly_page(response, 503, "briefly unavailable")
     assert response.headers["Retry-After"] == "30"
@@ -129,24 +137,24 @@ def test_database_down_staff_pages_get_a_friendly_503(database, path):
 @pytest.mark.parametrize("database", BROKEN_DATABASES)
 def test_a_404_for_a_signed_in_user_renders_with_the_database_down(database):
     client = build_app(BROKEN_DATABASES[database]).test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = "1"
+    signed_in(client)
     assert_friendly_page(client.get("/static/no-such-file.css"), 404, "Not Found")
 
 
 def test_the_500_page_for_a_signed_in_user_sends_no_sql(database_url, app, db):
     application = build_app(database_url)
 
+    statements = []
+
     @application.get("/_boom")
     def boom():
+        statements.clear()  # what the session's checks sent before the view is not the error page's
         raise RuntimeError("boom")
 
-    statements = []
     with application.app_context():
         event.listen(_db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     client = application.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = "1"  # the layout used to load this user from the database
+    signed_in(client)  # the layout used to load this user from the database
     response = client.get("/_boom")
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.text
