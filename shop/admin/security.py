@@ -14,6 +14,10 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import FloatField
 
+from shop.admin.form_tokens import FormTokenRecovery, form_token_expired
+from shop.admin.locking import OptimisticLock
+from shop.admin.strict_params import BoundedFilterConverter, StrictParams
+
 # Flask-Admin view methods that change data: they need the edit permission.
 CHANGING_VIEWS = {"create_view", "edit_view", "delete_view", "action_view", "ajax_update", "import_csv"}
 
@@ -74,11 +78,16 @@ class AdminForm(FlaskForm):
         super().__init__(*args, obj=obj, **kwargs)
 
 
-class StaffModelView(StaffAccess, ModelView):
-    """A CRUD view whose create, edit and delete follow ``edit_permission``."""
+class StaffModelView(StaffAccess, FormTokenRecovery, StrictParams, OptimisticLock, ModelView):
+    """A CRUD view whose create, edit and delete follow ``edit_permission``.
+
+    Every edit is optimistically locked, ids and pages are parsed strictly, and
+    an expired form token shows the form again (see the mixins' modules).
+    """
 
     form_base_class = AdminForm
     model_form_converter = ModelConverter
+    filter_converter = BoundedFilterConverter()
     allow_create = allow_edit = allow_delete = True
     page_size = 50
     can_set_page_size = True
@@ -96,8 +105,12 @@ class StaffModelView(StaffAccess, ModelView):
     def can_delete(self) -> bool:
         return self.allow_delete and self.may_edit()
 
+    def validate_form(self, form) -> bool:
+        """Flask-Admin's check, except nothing validates (so nothing saves) after an expired form token."""
+        return not form_token_expired() and super().validate_form(form)
 
-class StaffView(StaffAccess, BaseView):
+
+class StaffView(StaffAccess, FormTokenRecovery, BaseView):
     """A custom back-office page."""
 
 
