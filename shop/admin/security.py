@@ -5,6 +5,8 @@ lacks the permission get a 403. Views name permissions (see
 shop/accounts/roles.py), never roles.
 """
 
+import math
+
 from flask import abort, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.contrib.sqla import ModelView
@@ -12,11 +14,14 @@ from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.model.form import converts
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import BigInteger
 from wtforms import FloatField
+from wtforms.validators import NumberRange, ValidationError
 
 from shop.admin.form_tokens import FormTokenRecovery, form_token_expired
 from shop.admin.locking import OptimisticLock
-from shop.admin.strict_params import BoundedFilterConverter, StrictParams
+from shop.admin.strict_params import INT8_MAX, BoundedFilterConverter, StrictParams
+from shop.urls import INT4_MAX
 
 # Flask-Admin view methods that change data: they need the edit permission.
 CHANGING_VIEWS = {"create_view", "edit_view", "delete_view", "action_view", "ajax_update", "import_csv"}
@@ -52,18 +57,34 @@ class StaffAccess:
         return None
 
 
+def _finite(form, field) -> None:
+    if field.data is not None and not math.isfinite(field.data):
+        raise ValidationError("Enter a number (not infinity or NaN).")
+
+
 class ModelConverter(AdminModelConverter):
-    """Flask-Admin's converter, plus Float columns.
+    """Flask-Admin's converter, plus Float columns, and numbers limited to what their column holds.
 
     In SQLAlchemy 2.1 ``Float`` no longer derives from ``Numeric``, so
     Flask-Admin 2.2 finds no converter and silently leaves such columns
-    (purity, viability, BMI ...) out of every form.
+    (purity, viability, BMI ...) out of every form. And a number beyond the
+    column's range reached the database, whose error (SQL included) became
+    the page's message.
     """
 
     @converts("Float")
     def conv_float(self, field_args, **extra):
-        """A float column becomes a FloatField."""
+        """A float column becomes a FloatField that takes finite numbers only."""
+        field_args["validators"].append(_finite)
         return FloatField(**field_args)
+
+    @converts("Integer")  # includes BigInteger and SmallInteger
+    def handle_integer_types(self, column, field_args, **extra):
+        """An integer field refuses numbers its column can't store, next to the field."""
+        limit = INT8_MAX if isinstance(column.type, BigInteger) else INT4_MAX
+        message = f"A whole number between {-limit - 1:,} and {limit:,}."
+        field_args["validators"].append(NumberRange(min=-limit - 1, max=limit, message=message))
+        return super().handle_integer_types(column, field_args, **extra)
 
 
 class AdminForm(FlaskForm):

@@ -13,6 +13,7 @@ from flask_admin.model.filters import BaseFloatFilter, BaseFloatListFilter, Base
 
 from shop.accounts.models import User
 from shop.blog.models import Post, Topic
+from tests.admin.forms import form_fields
 from tests.factories import LotFactory
 
 BAD_REQUEST, NOT_FOUND = {400}, {404}
@@ -170,3 +171,28 @@ def test_variant_count(app):
     counts = {endpoint: len(model_view_variants(app, endpoint)) for endpoint in MODEL_VIEWS}
     counts["posts"] = len(post_editor_variants())
     assert sum(counts.values()) >= 900, counts
+
+
+# Numeric form fields per editable view, filled with numbers their column can't hold (or no number at all).
+NUMERIC_FIELDS = {
+    "category": ["position"],
+    "product": ["lead_time_days", "cells_per_unit", "min_purity"],
+    "donor": ["age", "donations", "bmi"],
+    "lot": ["units_available", "total_cells", "viability", "cd3_pct"],
+}
+NUMBERS_BEYOND = ["9223372036854775808", "99999999999999999999", "-99999999999999999999", "1e400", "-inf", "nan"]
+INT4_FIELDS = {"position", "lead_time_days", "age", "donations", "units_available"}  # the rest are bigint or float
+
+
+@pytest.mark.parametrize("endpoint", NUMERIC_FIELDS)
+def test_numbers_beyond_a_column_are_refused_next_to_the_field(client, auth, db, records, endpoint):
+    auth.login("admin")
+    url = f"/admin/{endpoint}/edit/?id=1"
+    opened = form_fields(client.get(url).text)
+    for name in NUMERIC_FIELDS[endpoint]:
+        for value in NUMBERS_BEYOND + (["2147483648"] if name in INT4_FIELDS else []):
+            response = client.post(url, data={**opened, name: value})
+            assert response.status_code == 200, (name, value, response.status_code)
+            assert "[SQL:" not in response.text and "Failed to update record" not in response.text, (name, value)
+            assert "invalid-feedback" in response.text or "help-block" in response.text, (name, value)
+    assert client.post(url, data=opened).status_code == 302  # the form as opened still saves
