@@ -9,6 +9,7 @@ with a fresh token.
 
 from flask import current_app, flash, g, make_response, request
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from shop.errors import render_error
 
@@ -20,6 +21,22 @@ FORM_VIEWS = ("create_view", "edit_view")
 def form_token_expired() -> bool:
     """True while a view runs again after a failed CSRF check: it must show its form and save nothing."""
     return g.get("form_token_expired", False)
+
+
+def _run_hooks_after_csrf_check():
+    """Run the before-request hooks the failed CSRF check cut short (a session check, say); the first answer wins."""
+    scopes = (None, *reversed(request.blueprints))  # the order Flask runs them in
+    hooks = [hook for scope in scopes for hook in current_app.before_request_funcs.get(scope, ())]
+    names = [getattr(hook, "__name__", "") for hook in hooks]
+    later = hooks[names.index("csrf_protect") + 1 :] if "csrf_protect" in names else []
+    for hook in later:
+        try:
+            answer = hook()
+        except HTTPException as exc:  # raised inside an error handler, Flask wouldn't catch it
+            return current_app.handle_user_exception(exc)
+        if answer is not None:
+            return answer
+    return None
 
 
 class FormTokenRecovery:
@@ -36,6 +53,9 @@ class FormTokenRecovery:
         if request.method != "POST" or request.endpoint.rsplit(".", 1)[-1] not in FORM_VIEWS:
             return render_error(error)
         g.form_token_expired = True
+        answered = _run_hooks_after_csrf_check()
+        if answered is not None:
+            return answered
         flash(EXPIRED_MESSAGE, "error")
         response = make_response(current_app.view_functions[request.endpoint](**request.view_args))
         if response.status_code == 200:

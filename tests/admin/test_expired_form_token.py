@@ -8,6 +8,7 @@ over lunch (the token lives ``WTF_CSRF_TIME_LIMIT``, an hour by default).
 import html
 
 import pytest
+from flask import redirect
 from itsdangerous import TimestampSigner
 from sqlalchemy import func, select
 
@@ -104,3 +105,14 @@ def test_other_forms_still_get_the_400_page_and_change_nothing(staff, db, two_ho
     response = staff.post("/admin/category/delete/", data={"id": str(category.id), "csrf_token": token})
     assert response.status_code == 400
     assert db.session.get(Category, category.id) is not None
+
+
+def test_later_hooks_still_run_before_the_form_is_shown(live_app, staff, db, two_hours_later, monkeypatch):
+    """A later before-request hook (one ending an idle session, say) answers instead of the form being shown."""
+    opened = form_fields(staff.get("/admin/posts/new").text, "post-form")
+    hooks = live_app.before_request_funcs[None]
+    monkeypatch.setitem(live_app.before_request_funcs, None, [*hooks, lambda: redirect("/login")])
+    two_hours_later()
+    response = staff.post("/admin/posts/new", data={**opened, "title": "T", "body": TYPED, "action": "save"})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert db.session.scalar(select(func.count(Post.id))) == 0
