@@ -70,6 +70,7 @@ def _bounded(filter_class: type) -> type:
 
     class Bounded(filter_class):
         def clean(self, value):
+            """The filter's own parsing, then a range check (ValueError: Flask-Admin flashes "invalid")."""
             cleaned = super().clean(value)
             limit = INT8_MAX if isinstance(getattr(self.column, "type", None), BigInteger) else INT4_MAX
             if any(abs(number) > limit for number in (cleaned if isinstance(cleaned, list) else [cleaned])):
