@@ -15,6 +15,7 @@ def create_app(config: object | None = None) -> Flask:
     check_deployment(app.config)
     # The default SQLite database, uploads and demo logins live here.
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    register_request_guards(app)
     register_extensions(app)
     register_blueprints(app)
     register_page_cache(app)
@@ -23,6 +24,13 @@ def create_app(config: object | None = None) -> Flask:
     register_security_headers(app)
     register_commands(app)
     return app
+
+
+def register_request_guards(app: Flask) -> None:
+    """Refuse control characters and out-of-range ids before any other hook, view or query sees them."""
+    from shop import request_guards
+
+    request_guards.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:

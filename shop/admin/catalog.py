@@ -2,10 +2,9 @@
 
 from decimal import Decimal, InvalidOperation
 
-from flask import current_app, flash, g, url_for
+from flask import current_app, g, url_for
 from markupsafe import Markup
-from sqlalchemy.orm.exc import StaleDataError
-from wtforms import BooleanField, FileField, HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, FileField, StringField, TextAreaField
 from wtforms.validators import NumberRange, Optional, Regexp, ValidationError
 
 from shop.admin.security import StaffModelView
@@ -33,32 +32,12 @@ def _choices(mapping: dict) -> list[tuple[str, str]]:
     return list(mapping.items())
 
 
-class ConcurrentEditError(ValidationError):
-    """Someone else saved the same record after this form was opened."""
-
-
 class CatalogView(StaffModelView):
-    """Shared behaviour: catalog permissions and optimistic locking on save."""
+    """Shared behaviour: catalog permissions, and deletes refused while others depend on the record."""
 
     view_permission = "catalog.view"
     edit_permission = "catalog.edit"
     form_excluded_columns = ("version", "created_at", "updated_at", "lots", "products")
-    form_extra_fields = {"expected_version": HiddenField()}
-    STALE_MESSAGE = (
-        "Not saved: someone else changed this record after you opened it. "
-        "Open it again to see their changes, then make yours."
-    )
-
-    def on_form_prefill(self, form, id):
-        """Remember which version of the record the form shows."""
-        model = self.get_one(id)
-        form.expected_version.data = str(model.version)
-
-    def on_model_change(self, form, model, is_created):
-        """Refuse to overwrite a version other than the one the form was opened on."""
-        expected = getattr(form, "expected_version", None)
-        if not is_created and expected is not None and expected.data and expected.data != str(model.version):
-            raise ConcurrentEditError(self.STALE_MESSAGE)
 
     def on_model_delete(self, model):
         """Refuse to delete a record others depend on, saying what to do instead."""
@@ -69,13 +48,6 @@ class CatalogView(StaffModelView):
 
     delete_blockers: tuple[tuple[str, str], ...] = ()
     delete_advice = ""
-
-    def handle_view_exception(self, exc):
-        """Explain a lost race (the UPDATE matched no row of the expected version)."""
-        if isinstance(exc, StaleDataError):
-            flash(self.STALE_MESSAGE, "error")
-            return True
-        return super().handle_view_exception(exc)
 
 
 class CategoryView(CatalogView):
@@ -135,7 +107,7 @@ class ProductView(CatalogView):
         "tissue_source", "mobilization", "donor_health", "format", "container", "unit_size", "cells_per_unit",
         "isolation_method", "min_purity", "min_viability", "grade", "price", "currency", "lead_time_days",
         "shipping_condition", "stability", "donor_selectable", "recallable_donors", "applications_text",
-        "description", "image_upload", "remove_image", "expected_version",
+        "description", "image_upload", "remove_image",
     )  # fmt: skip
     form_choices = {
         "format": _choices(FORMATS),
@@ -155,7 +127,6 @@ class ProductView(CatalogView):
     }
     form_widget_args = {"description": {"rows": 12}}
     form_extra_fields = {
-        "expected_version": HiddenField(),
         "price": StringField(
             "Price (in the currency below)", description="Empty for quote only, e.g. 1900.00", validators=[Optional()]
         ),
@@ -164,10 +135,8 @@ class ProductView(CatalogView):
         "remove_image": BooleanField("Remove the current image"),
     }
 
-    def on_form_prefill(self, form, id):
+    def prefill(self, form, model):
         """Show the price in currency units and the applications one per line."""
-        super().on_form_prefill(form, id)
-        model = self.get_one(id)
         form.price.data = "" if model.price_cents is None else f"{Decimal(model.price_cents) / 100:.2f}"
         form.applications_text.data = "\n".join(model.applications or [])
 
@@ -257,7 +226,7 @@ class DonorView(CatalogView):
     column_default_sort = "code"
     form_columns = (
         "code", "sex", "age", "ethnicity", "bmi", "blood_type", "hla_text", "cmv_status", "ebv_status", "smoking",
-        "disease_state", "recallable", "donations", "expected_version",
+        "disease_state", "recallable", "donations",
     )  # fmt: skip
     form_choices = {
         "sex": _choices(SEXES),
@@ -272,14 +241,12 @@ class DonorView(CatalogView):
         "donations": {"validators": [NumberRange(min=0, message="Can't be negative.")]},
     }
     form_extra_fields = {
-        "expected_version": HiddenField(),
         "hla_text": StringField("HLA typing", description="Alleles separated by spaces, e.g. A*02:01 A*24:02 B*07:02"),
     }
 
-    def on_form_prefill(self, form, id):
+    def prefill(self, form, model):
         """Show the alleles as one line."""
-        super().on_form_prefill(form, id)
-        form.hla_text.data = self.get_one(id).hla_typing
+        form.hla_text.data = model.hla_typing
 
     def validate_form(self, form):
         """Every HLA allele must be written the standard way."""
@@ -314,7 +281,6 @@ class LotView(CatalogView):
     form_columns = (
         "lot_number", "product", "donor", "status", "collected_on", "frozen_on", "total_cells", "units_available",
         "viability", "purity", "cd3_pct", "cd4_pct", "cd8_pct", "cd19_pct", "cd14_pct", "cd56_pct",
-        "expected_version",
     )  # fmt: skip
     form_choices = {"status": _choices(LOT_STATUSES)}
     column_choices = {"status": _choices(LOT_STATUSES)}

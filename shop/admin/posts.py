@@ -9,7 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from shop.admin.catalog import SLUG
+from shop.admin.form_tokens import form_token_expired
+from shop.admin.locking import STALE_MESSAGE, refusal
 from shop.admin.security import StaffModelView, StaffView
+from shop.admin.strict_params import require_record_id
 from shop.blog import services
 from shop.blog.forms import PostForm
 from shop.blog.models import STATUSES, Post, PostRevision, Topic
@@ -18,8 +21,7 @@ from shop.catalog.models import Product
 from shop.extensions import db
 from shop.markdown import render_markdown, strip_control_characters
 from shop.models import utcnow
-
-STALE_MESSAGE = "Not saved: someone else saved this post after you opened it. Open it again to see their changes."
+from shop.urls import record_id
 
 
 class PostEditorView(StaffView):
@@ -45,7 +47,7 @@ class PostEditorView(StaffView):
         """Write a new post."""
         return self._edit(Post(author_name=current_user.name or current_user.email, author_id=current_user.id))
 
-    @expose("/<int:post_id>/edit", methods=["GET", "POST"])
+    @expose("/<id:post_id>/edit", methods=["GET", "POST"])
     def edit_view(self, post_id: int):
         """Change a post."""
         return self._edit(self._post_or_404(post_id))
@@ -54,9 +56,12 @@ class PostEditorView(StaffView):
         form = PostForm(post=post)
         if request.method == "GET":
             _fill(form, post)
+        elif form_token_expired():
+            pass  # already told; the form shows what was typed, with a fresh token
         elif form.validate_on_submit():
-            if post.id is not None and form.expected_version.data != str(post.version):
-                flash(STALE_MESSAGE, "error")
+            problem = refusal(form.expected_version.data, post) if post.id is not None else None
+            if problem:
+                flash(problem, "error")
             else:
                 saved = self._save(form, post)
                 if saved is not None:
@@ -98,8 +103,8 @@ class PostEditorView(StaffView):
     @expose("/preview", methods=["POST"])
     def preview(self):
         """The post as the public page will show it, from the form as it is now (nothing is saved)."""
-        post_id = request.form.get("post_id", type=int)
-        post = self._post_or_404(post_id) if post_id else None
+        post_id = request.form.get("post_id", "")
+        post = self._post_or_404(require_record_id(post_id)) if post_id else None
         form = PostForm(post=post)
         form.validate()  # fills slug and the helpers; errors don't stop a preview
         with db.session.no_autoflush:
@@ -121,13 +126,13 @@ class PostEditorView(StaffView):
         """The body's HTML for the editor's live preview pane (the same renderer as the site)."""
         return str(render_markdown(request.form.get("body", "")[: services.MAX_BODY_LENGTH]))
 
-    @expose("/<int:post_id>/revisions")
+    @expose("/<id:post_id>/revisions")
     def revisions(self, post_id: int):
         """A post's saved revisions, newest first."""
         post = self._post_or_404(post_id)
         return self.render("admin/posts/revisions.html", post=post, revisions=post.revisions)
 
-    @expose("/<int:post_id>/revisions/<int:number>/restore", methods=["POST"])
+    @expose("/<id:post_id>/revisions/<id:number>/restore", methods=["POST"])
     def restore(self, post_id: int, number: int):
         """Bring back an earlier revision (as a new revision, so nothing is lost)."""
         post = self._post_or_404(post_id)
@@ -165,7 +170,8 @@ def _fill(form: PostForm, post: Post) -> None:
 
 
 def _topic_names(form: PostForm) -> list[str]:
-    chosen = {t.id: t.name for t in db.session.scalars(select(Topic).where(Topic.id.in_(form.topics.data or [])))}
+    ids = [i for i in form.topics.data or [] if record_id(str(i))]  # a made-up id beyond int4 fails the query
+    chosen = {t.id: t.name for t in db.session.scalars(select(Topic).where(Topic.id.in_(ids)))}
     return [*chosen.values(), *form.new_topic_names()]
 
 

@@ -5,6 +5,8 @@ lacks the permission get a 403. Views name permissions (see
 shop/accounts/roles.py), never roles.
 """
 
+import math
+
 from flask import abort, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.contrib.sqla import ModelView
@@ -12,9 +14,15 @@ from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.model.form import converts
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import BigInteger
 from wtforms import FloatField
+from wtforms.validators import NumberRange, ValidationError
 
+from shop.admin.form_tokens import FormTokenRecovery, form_token_expired
+from shop.admin.locking import OptimisticLock
+from shop.admin.strict_params import INT8_MAX, BoundedFilterConverter, StrictParams
 from shop.csv_safety import guard
+from shop.urls import INT4_MAX
 
 # Flask-Admin view methods that change data: they need the edit permission.
 CHANGING_VIEWS = {"create_view", "edit_view", "delete_view", "action_view", "ajax_update", "import_csv"}
@@ -50,18 +58,34 @@ class StaffAccess:
         return None
 
 
+def _finite(form, field) -> None:
+    if field.data is not None and not math.isfinite(field.data):
+        raise ValidationError("Enter a number (not infinity or NaN).")
+
+
 class ModelConverter(AdminModelConverter):
-    """Flask-Admin's converter, plus Float columns.
+    """Flask-Admin's converter, plus Float columns, and numbers limited to what their column holds.
 
     In SQLAlchemy 2.1 ``Float`` no longer derives from ``Numeric``, so
     Flask-Admin 2.2 finds no converter and silently leaves such columns
-    (purity, viability, BMI ...) out of every form.
+    (purity, viability, BMI ...) out of every form. And a number beyond the
+    column's range reached the database, whose error (SQL included) became
+    the page's message.
     """
 
     @converts("Float")
     def conv_float(self, field_args, **extra):
-        """A float column becomes a FloatField."""
+        """A float column becomes a FloatField that takes finite numbers only."""
+        field_args["validators"].append(_finite)
         return FloatField(**field_args)
+
+    @converts("Integer")  # includes BigInteger and SmallInteger
+    def handle_integer_types(self, column, field_args, **extra):
+        """An integer field refuses numbers its column can't store, next to the field."""
+        limit = INT8_MAX if isinstance(column.type, BigInteger) else INT4_MAX
+        message = f"A whole number between {-limit - 1:,} and {limit:,}."
+        field_args["validators"].append(NumberRange(min=-limit - 1, max=limit, message=message))
+        return super().handle_integer_types(column, field_args, **extra)
 
 
 class AdminForm(FlaskForm):
@@ -76,11 +100,16 @@ class AdminForm(FlaskForm):
         super().__init__(*args, obj=obj, **kwargs)
 
 
-class StaffModelView(StaffAccess, ModelView):
-    """A CRUD view whose create, edit and delete follow ``edit_permission``."""
+class StaffModelView(StaffAccess, FormTokenRecovery, StrictParams, OptimisticLock, ModelView):
+    """A CRUD view whose create, edit and delete follow ``edit_permission``.
+
+    Every edit is optimistically locked, ids and pages are parsed strictly, and
+    an expired form token shows the form again (see the mixins' modules).
+    """
 
     form_base_class = AdminForm
     model_form_converter = ModelConverter
+    filter_converter = BoundedFilterConverter()
     allow_create = allow_edit = allow_delete = True
     page_size = 50
     can_set_page_size = True
@@ -102,8 +131,12 @@ class StaffModelView(StaffAccess, ModelView):
         """The list-view export's cell, guarded so a spreadsheet does not run it (any view with can_export)."""
         return guard(super().get_export_value(model, name))
 
+    def validate_form(self, form) -> bool:
+        """Flask-Admin's check, except nothing validates (so nothing saves) after an expired form token."""
+        return not form_token_expired() and super().validate_form(form)
 
-class StaffView(StaffAccess, BaseView):
+
+class StaffView(StaffAccess, FormTokenRecovery, BaseView):
     """A custom back-office page."""
 
 

@@ -52,7 +52,7 @@ class UserView(StaffModelView):
         if model.id == current_user.id and (not model.active or not model.can("users.manage")):
             raise ValidationError("You can't deactivate yourself or remove your own administrator role.")
 
-    def on_form_prefill(self, form, id):
+    def prefill(self, form, model):
         """Passwords are never shown."""
         form.new_password.data = ""
 

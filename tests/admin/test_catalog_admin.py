@@ -2,6 +2,7 @@
 
 import html
 import io
+import re
 
 from PIL import Image
 from sqlalchemy import select
@@ -44,6 +45,13 @@ def product_form(product: Product, **changes) -> dict:
     data = {k: v for k, v in data.items() if v != "" or k in ("price", "min_purity", "expected_version")}
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
+
+
+def opened_version(client, url: str) -> str:
+    """The version an edit form carries when opened, as a browser would post it back."""
+    match = re.search(r'name="expected_version" type="hidden" value="([^"]*)"', client.get(url).text)
+    assert match, f"no expected_version in the form at {url}"
+    return match.group(1)
 
 
 def png_bytes(size=(640, 480)) -> bytes:
@@ -277,8 +285,9 @@ def test_dashboard_panels(client, auth, db):
 
 def test_admin_cannot_deactivate_themself(client, auth, db):
     admin = auth.login("admin")
+    url = f"/admin/users/edit/?id={admin.id}"
     data = {"email": admin.email, "name": "Admin", "role": "admin", "new_password": ""}
-    response = client.post(f"/admin/users/edit/?id={admin.id}", data=data)
+    response = client.post(url, data={**data, "expected_version": opened_version(client, url)})
     assert "You can't deactivate yourself" in html.unescape(response.text)
     db.session.expire_all()
     assert admin.active

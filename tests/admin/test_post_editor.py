@@ -139,7 +139,7 @@ def test_second_editor_is_told_and_nothing_is_overwritten(client, auth, db):
     second = form(body="Second editor.", slug=post.slug, expected_version="1")
     assert client.post(f"/admin/posts/{post.id}/edit", data=first).status_code == 302
     response = client.post(f"/admin/posts/{post.id}/edit", data=second)
-    assert "someone else saved this post after you opened it" in response.text
+    assert "someone else changed this record after you opened it" in response.text
     assert "Second editor." in response.text  # what they typed is still there
     db.session.expire_all()
     assert post.body == "First editor."

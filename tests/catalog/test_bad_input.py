@@ -138,8 +138,6 @@ def test_very_long_query_is_never_echoed_in_full(client, seeded):
         "İstanbul ǅ ß",
         "½ ² ⅷ",
         "🧬🩸",
-        "\x00",
-        "cd8\x00",
         "!@#$%^&*()_+-=[]{};:,./<>?",
         "\ufffd",
         "the",
@@ -147,7 +145,7 @@ def test_very_long_query_is_never_echoed_in_full(client, seeded):
     ],
 )
 def test_search_syntax_and_odd_text_never_errors(client, seeded, q):
-    """Full-text syntax, Unicode, emoji, NUL and punctuation in q give a normal 200 page."""
+    """Full-text syntax, Unicode, emoji and punctuation in q give a normal 200 page (NUL: see below)."""
     response = client.get("/products/", query_string={"q": q})
     assert response.status_code == 200
     assert '<p class="result-count"' in response.text
@@ -158,6 +156,14 @@ def test_invalid_utf8_in_query_string(client, seeded):
     response = client.get("/products/?q=%FF%FE&category=%FF")
     assert response.status_code == 200
     assert '<p class="result-count"' in response.text
+
+
+@pytest.mark.parametrize("url", ["/products/?q=%00", "/products/?q=cd8%00", "/products/%00", "/products/pbmc%00cryo"])
+def test_a_nul_byte_is_a_400_that_says_why(client, seeded, url):
+    """A NUL byte (PostgreSQL refuses it in text) is refused by the app-wide request guard, before any query."""
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "control character" in unescape(response.text)
 
 
 def test_negative_search_word_is_just_a_word(client, seeded):
@@ -174,8 +180,6 @@ def test_negative_search_word_is_just_a_word(client, seeded):
         "%FF",
         "%C2%B2",
         "'%20OR%201=1--",
-        "%00",
-        "pbmc%00cryopreserved",
     ],
 )
 def test_unknown_slug_is_a_404_that_links_back(client, seeded, slug):
