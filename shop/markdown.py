@@ -8,13 +8,14 @@ references. A level-1 heading in a body becomes level 2: the page title is
 the only h1.
 """
 
-import re
 from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from mdit_py_plugins.footnote import footnote_plugin
+
+from shop.text import strip_control_characters
 
 ALLOWED_TAGS = {
     "a", "abbr", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "figcaption", "figure",
@@ -40,17 +41,10 @@ ALLOWED_CLASSES = {
     "li": {"footnote-item"},
 }
 
+
 # C0 control characters other than tab, newline and carriage return (e.g. the vertical tab word
 # processors paste): invisible in a page, and not allowed at all in XML such as the Atom feed.
 # XML 1.0 also forbids U+FFFE, U+FFFF and lone surrogates (which could not even be encoded as UTF-8).
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-
-
-def strip_control_characters(text: str) -> str:
-    """Remove control characters that have no place in text (and break XML)."""
-    return CONTROL_CHARACTERS.sub("", text)
-
-
 def _align_cells_by_class(state) -> None:
     """Table cells say their alignment with a class: the site's CSP refuses style="" attributes."""
     for token in state.tokens:

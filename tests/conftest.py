@@ -7,19 +7,18 @@ on PostgreSQL when TEST_DATABASE_URL points there.
 
 import os
 import shutil
-import threading
 from contextlib import contextmanager
 
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, text
-from werkzeug.serving import make_server
 
 from shop import create_app
 from shop.catalog.index import forget_catalog_indexes
 from shop.config import TestConfig
 from shop.extensions import db as _db
 from shop.extensions import limiter
+from tests.apps import serving
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -162,14 +161,8 @@ def live_app(app, database_url):
 @pytest.fixture
 def live_server(live_app, db):
     """The app served over HTTP on a free local port for the browser; yields its base URL."""
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serving(live_app) as base_url:
+        yield base_url
 
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")

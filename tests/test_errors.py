@@ -1,18 +1,14 @@
 """Error pages render whatever failed: a Host header werkzeug refuses, the database, the signed-in user."""
 
 import socket
-import threading
 import time
-from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event
-from werkzeug.serving import make_server
 
-from shop import create_app
 from shop.accounts.sessions import LAST_SEEN
-from shop.config import TestConfig
 from shop.extensions import db as _db
+from tests.apps import app_with, serving
 
 # Hosts werkzeug refuses to build URLs for, or that no deployment would name.
 BAD_HOSTS = [
@@ -37,8 +33,7 @@ STAFF_PAGES = ["/admin/", "/admin/users/", "/admin/posts/", "/admin/audit/"]
 
 def build_app(database_url: str, **settings):
     """The shop as production runs it (errors drawn, not raised), on ``database_url``."""
-    config = type("Config", (TestConfig,), {"TESTING": False, "SQLALCHEMY_DATABASE_URI": database_url, **settings})
-    return create_app(config)
+    return app_with(database_url, TESTING=False, **settings)
 
 
 def assert_friendly_page(response, code: int, title: str) -> None:
@@ -85,19 +80,6 @@ def signed_in(client) -> None:
         session[LAST_SEEN] = int(time.time())
 
 
-@contextmanager
-def served(application):
-    """The app on a real HTTP server on a free local port."""
-    server = make_server("127.0.0.1", 0, application, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-
-
 def raw_get(port: int, host: bytes) -> bytes:
     """Send a GET with exactly this Host header over a socket; return the whole response."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
@@ -110,7 +92,8 @@ def raw_get(port: int, host: bytes) -> bytes:
 
 @pytest.mark.parametrize("host", [b"..example", b"a" * 64 + b".example"])
 def test_a_bad_host_over_real_http_gets_the_400_page(open_app, db, host):
-    with served(open_app) as port:
+    with serving(open_app) as base_url:
+        port = int(base_url.rsplit(":", 1)[1])
         response = raw_get(port, host)
     assert response.startswith(b"HTTP/1.1 400"), response[:200]
     assert b"Error 400" in response

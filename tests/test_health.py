@@ -12,22 +12,20 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from shop import create_app
-from shop.config import TestConfig
 from shop.extensions import db as _db
 from shop.extensions import limiter
+from tests.apps import app_with
 
 
 def build_app(database_url: str, **settings):
     """The shop on ``database_url`` with short timeouts, so a test waits well under a second for each."""
     values = {
         "TESTING": False,
-        "SQLALCHEMY_DATABASE_URI": database_url,
         "HEALTHZ_TIMEOUT_MS": 300,
         "SQLITE_BUSY_TIMEOUT_MS": 500,
         "DATABASE_STATEMENT_TIMEOUT_MS": 500,
     }
-    return create_app(type("Config", (TestConfig,), {**values, **settings}))
+    return app_with(database_url, **{**values, **settings})
 
 
 @contextmanager

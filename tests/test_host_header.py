@@ -3,9 +3,8 @@
 import pytest
 from sqlalchemy import select
 
-from shop import create_app
 from shop.blog.models import Post
-from shop.config import TestConfig
+from tests.apps import app_with
 from tests.test_page_cache import cached_pages
 
 SITE = "https://shop.example"
@@ -77,10 +76,7 @@ def test_the_variants_are_counted():
 
 def cached_app_with(database_url, **settings):
     """The app with its page cache on and these settings."""
-    config = type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": database_url, "CACHE_TYPE": "SimpleCache"})
-    for name, value in settings.items():
-        setattr(config, name, value)
-    return create_app(config)
+    return app_with(database_url, CACHE_TYPE="SimpleCache", **settings)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from shop.accounts.services import NUL_IN_PASSWORD, has_control_characters
+from shop.text import has_invisible_characters
 
 
 class LoginForm(FlaskForm):
@@ -16,11 +16,6 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
     def validate_email(self, field) -> None:
-        """Refuse invisible characters (NUL among them) before the address is looked up in the database."""
-        if has_control_characters(field.data or ""):
+        """Refuse invisible characters before the address is looked up (the request guard refuses NUL already)."""
+        if has_invisible_characters(field.data or ""):
             raise ValidationError("An e-mail address can't contain control characters.")
-
-    def validate_password(self, field) -> None:
-        """Refuse NUL, which no keyboard types and the password hash ignores at the end."""
-        if "\x00" in (field.data or ""):
-            raise ValidationError(NUL_IN_PASSWORD)

@@ -1,7 +1,6 @@
 """Account logic: authentication, safe redirects, creating users and passwords."""
 
 import secrets
-import unicodedata
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -10,6 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from shop.accounts.models import User
 from shop.extensions import db
 from shop.models import utcnow
+from shop.text import has_invisible_characters
 
 MIN_PASSWORD_LENGTH = 12
 # HMAC pads keys with zero bytes, so scrypt takes "secret" and "secret\x00" for the same password.
@@ -17,13 +17,6 @@ NUL_IN_PASSWORD = "A password can't contain a NUL character."
 # Compared against when the e-mail is unknown, so a wrong e-mail costs as
 # much time as a wrong password and response times don't reveal accounts.
 _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
-# Control, format and surrogate characters: PostgreSQL refuses NUL in text, headers refuse CR and LF.
-_INVISIBLE = {"Cc", "Cf", "Cs"}
-
-
-def has_control_characters(text: str) -> bool:
-    """True when ``text`` holds a character no e-mail address or path contains (NUL, CR, tab, RTL marks...)."""
-    return any(unicodedata.category(char) in _INVISIBLE for char in text)
 
 
 def find_user(email: str) -> User | None:
@@ -53,7 +46,7 @@ def safe_next_url(target: str | None) -> str | None:
     if not target:
         return None
     target = target.strip()
-    if has_control_characters(target):
+    if has_invisible_characters(target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:

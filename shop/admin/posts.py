@@ -19,8 +19,9 @@ from shop.blog.models import STATUSES, Post, PostRevision, Topic
 from shop.catalog import images
 from shop.catalog.models import Product
 from shop.extensions import db
-from shop.markdown import render_markdown, strip_control_characters
+from shop.markdown import render_markdown
 from shop.models import utcnow
+from shop.text import strip_control_characters
 from shop.urls import record_id
 
 

@@ -3,7 +3,7 @@
 from flask import render_template
 
 from shop.blog.models import Post, Topic
-from shop.markdown import strip_control_characters
+from shop.text import strip_control_characters
 
 
 def atom_feed(posts: list[Post], topic: Topic | None) -> str:

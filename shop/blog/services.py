@@ -13,9 +13,10 @@ from shop.blog.signals import post_published
 from shop.catalog.models import Product
 from shop.extensions import cache, db
 from shop.fulltext import matches, search_terms
-from shop.markdown import render_markdown, strip_control_characters
+from shop.markdown import render_markdown
 from shop.models import utcnow
 from shop.page_cache import content_stamp
+from shop.text import strip_control_characters
 
 # bm25 weights in post_fts's column order: title, summary, body.
 POST_WEIGHTS = (10.0, 4.0, 1.0)

@@ -9,22 +9,11 @@ from contextlib import contextmanager
 from urllib.parse import urlencode
 
 from sqlalchemy import event
-from werkzeug.serving import make_server
 
-from shop import create_app
-from shop.config import TestConfig
 from shop.extensions import db as _db
+from tests.apps import app_with
 
-
-def build_app(database_url: str, **settings):
-    """The shop on the test database with TestConfig plus ``settings``."""
-
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = database_url
-
-    for key, value in settings.items():
-        setattr(Config, key, value)
-    return create_app(Config)
+build_app = app_with
 
 
 def dispose(application) -> None:
@@ -75,19 +64,6 @@ def session_cookie(response) -> str:
     cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
     assert len(cookies) == 1, response.headers.getlist("Set-Cookie")
     return cookies[0]
-
-
-@contextmanager
-def serving(application):
-    """Serve ``application`` over HTTP, a thread per request as in a threaded server; yields its base URL."""
-    server = make_server("127.0.0.1", 0, application, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
 
 
 def post_all_at_once(url: str, forms: list[dict]) -> list[int]:

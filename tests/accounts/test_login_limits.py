@@ -22,10 +22,10 @@ from tests.accounts.helpers import (
     dispose,
     login,
     post_all_at_once,
-    serving,
     signed_in_user_id,
     text_of,
 )
+from tests.apps import serving
 from tests.conftest import STAFF_PASSWORD, skip_or_fail
 
 WRONG = "not the password at all"
