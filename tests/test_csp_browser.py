@@ -162,9 +162,8 @@ def test_back_office_pages_have_no_csp_violation(watch, seeded, make_user, tmp_p
     page.locator("img.admin-thumb").first.wait_for()
     watch.check("/admin/product/ after saving an image")
 
-    # Category edit is a 500 until issue 9 item 7 lands (CategoryForm has no expected_version): its create form here.
-    for path in ("/admin/category/new/", "/admin/donor/edit/?id=1", "/admin/lot/edit/?id=1", "/admin/topic/edit/?id=1",
-                 "/admin/users/edit/?id=1"):  # fmt: skip
+    for path in ("/admin/category/new/", "/admin/category/edit/?id=1", "/admin/donor/edit/?id=1",
+                 "/admin/lot/edit/?id=1", "/admin/topic/edit/?id=1", "/admin/users/edit/?id=1"):  # fmt: skip
         watch.visit(path)
 
     # The post editor: typed into, with a table whose alignment the live preview shows.
