@@ -210,7 +210,8 @@ def unknown_parameters(count: int) -> list[str]:
 
     (A control character anywhere in the query is refused with a 400 by the request guard, before the cache.)
     """
-    shapes = ("utm_x={n}", "utm_source=mail{n}", "fbclid={n}", "gclid=a{n}&utm_medium=x", "x{n}=", "{n}", "a%20{n}=b%E2%80%8B")
+    shapes = ("utm_x={n}", "utm_source=mail{n}", "fbclid={n}", "gclid=a{n}&utm_medium=x", "x{n}=", "{n}",
+              "a%20{n}=b%E2%80%8B")  # fmt: skip
     return [shapes[n % len(shapes)].format(n=n) for n in range(count)]
 
 
