@@ -51,9 +51,9 @@ class Config:
     # long should instead come back in the form with a message (see PostForm.validate_body).
     MAX_FORM_MEMORY_SIZE = 4 * 1024 * 1024
     SITE_NAME = os.environ.get("SITE_NAME", "CellShop")
-    # Absolute base for canonical links, the sitemap and feeds, e.g. https://shop.example.
-    # Empty means "the host the request came to".
     CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "sales@cellshop.example")
+    # Absolute base for canonical links, the sitemap and feeds, e.g. https://shop.example.
+    # Empty means "the request's host", which TRUSTED_HOSTS must then vouch for (see check_deployment).
     SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
     PRODUCTS_PER_PAGE = 24
     POSTS_PER_PAGE = 10
