@@ -18,7 +18,7 @@ def create_app(config: object | None = None) -> Flask:
     register_request_guards(app)
     register_extensions(app)
     register_blueprints(app)
-    register_page_cache(app)
+    register_content_clocks(app)
     register_template_helpers(app)
     register_errors(app)
     register_security_headers(app)
@@ -61,13 +61,13 @@ def register_blueprints(app: Flask) -> None:
     init_admin(app)
 
 
-def register_page_cache(app: Flask) -> None:
-    """Saving catalog or blog rows makes cached public pages stale."""
-    from shop.blog.models import Post, Topic
-    from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
-    from shop.page_cache import track_content
+def register_content_clocks(app: Flask) -> None:
+    """Which saves move which area's clock (catalog, blog), so a save makes stale only the pages showing it."""
+    from shop.blog.clock import register_blog_clock
+    from shop.catalog.clock import register_catalog_clock
 
-    track_content(Category, Product, Donor, DonorAllele, Lot, Post, Topic)
+    register_catalog_clock()
+    register_blog_clock()
 
 
 def register_template_helpers(app: Flask) -> None:

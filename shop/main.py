@@ -25,7 +25,7 @@ bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
-@public_page()
+@public_page(areas=("catalog", "blog"))
 def home():
     """The home page: what the shop offers, categories and featured products."""
     return render_template(
@@ -53,7 +53,7 @@ def healthz():
 
 
 @bp.get("/sitemap.xml")
-@public_page()
+@public_page(areas=("catalog", "blog"))
 def sitemap():
     """An XML sitemap of the catalog's categories and products."""
     categories, products = catalog.sitemap_entries()
@@ -68,7 +68,7 @@ def sitemap():
 
 
 @bp.get("/robots.txt")
-@public_page()
+@public_page(areas=())  # its lines name no product or post
 def robots():
     """Let crawlers in, keep them out of staff pages and endless facet combinations."""
     lines = [
@@ -82,7 +82,7 @@ def robots():
 
 
 @bp.get("/search")
-@public_page(params=("q",))
+@public_page(params=("q",), areas=("catalog", "blog"))
 def search():
     """Products and posts matching a search, on one page."""
     q = (request.args.get("q") or "")[:MAX_QUERY_LENGTH].strip()

@@ -1,4 +1,4 @@
-"""Public pages are cached whole and revalidated by ETag; any change to the content makes them stale."""
+"""Public pages are cached whole and revalidated by ETag; a change to the content they show makes them stale."""
 
 import csv
 import gzip
@@ -17,8 +17,8 @@ from shop.blog.models import Post
 from shop.blog.services import PostContent, save_post, schedule_post
 from shop.catalog.csv_io import PRODUCT_COLUMNS, export_products, import_products
 from shop.config import TestConfig
+from shop.content_clock import ContentClock, forget_readings
 from shop.models import utcnow
-from shop.page_cache import SiteState
 from tests.conftest import STAFF_PASSWORD, skip_or_fail
 from tests.factories import ProductFactory
 
@@ -67,7 +67,7 @@ def test_second_visit_is_served_from_the_cache(cached_app, visitor, seeded):
     first = visitor.get("/products/")
     second, statements = get_counting_statements(cached_app, visitor, "/products/")
     assert second.data == first.data
-    assert len(statements) == 1  # only the content stamp
+    assert len(statements) == 1  # only the content clocks
     assert second.headers["Cache-Control"] == "public, max-age=60"
     assert "Cookie" in second.headers["Vary"]
 
@@ -94,12 +94,8 @@ def test_a_scheduled_post_appears_when_its_time_comes(visitor, db):
     post = save_post(Post(), PostContent("Coming soon", "coming-soon", "", "Body", [], [], []), actor="test")
     schedule_post(post, utcnow() + timedelta(hours=1))
     db.session.commit()
-    assert "Coming soon" not in visitor.get("/blog/").text
-    # An hour passes: pretend the scheduling happened an hour ago and the time has now come.
-    # Plain UPDATEs, not ORM saves, so nothing moves the content stamp but the clock.
-    db.session.execute(update(SiteState).values(content_changed_at=utcnow() - timedelta(hours=1)))
-    db.session.commit()
-    visitor.get("/blog/")  # cached under the old stamp
+    assert "Coming soon" not in visitor.get("/blog/").text  # cached
+    # An hour passes: a plain UPDATE, not an ORM save, so only the time coming moves the blog's clock.
     db.session.execute(update(Post).where(Post.id == post.id).values(published_at=utcnow() - timedelta(seconds=1)))
     db.session.commit()
     assert "Coming soon" in visitor.get("/blog/").text
@@ -135,7 +131,7 @@ def test_a_bulk_csv_import_makes_pages_fresh(visitor, seeded, db):
 
 
 def test_facet_counts_come_from_the_index(cached_app, visitor, seeded):
-    """Once the facet index is built, a new filtered list asks only for the stamp, categories and its products."""
+    """Once the facet index is built, a new filtered list asks only for the clocks, categories and its products."""
     visitor.get("/products/?format=cryopreserved")
     page, statements = get_counting_statements(cached_app, visitor, "/products/?format=cryopreserved&sort=price")
     assert page.status_code == 200 and "20 products" in page.text
@@ -144,7 +140,7 @@ def test_facet_counts_come_from_the_index(cached_app, visitor, seeded):
 
 @pytest.fixture(scope="module")
 def stamp_app(database_url, app):
-    """The cached app keeping its content stamp for a minute, as production does for 2 seconds."""
+    """The cached app keeping its reading of the content clocks for a minute, as production does for 2 seconds."""
 
     class Config(TestConfig):
         SQLALCHEMY_DATABASE_URI = database_url
@@ -160,11 +156,11 @@ def stamp_visitor(stamp_app, db):
 
     with stamp_app.app_context():
         cache.clear()
-    stamp_app.extensions.pop("cellshop.content_stamp", None)
+        forget_readings()
     return stamp_app.test_client()
 
 
-def test_a_cached_page_sends_no_sql_while_the_stamp_is_kept(stamp_app, stamp_visitor, seeded):
+def test_a_cached_page_sends_no_sql_while_the_clocks_are_kept(stamp_app, stamp_visitor, seeded):
     stamp_visitor.get("/products/")
     again, statements = get_counting_statements(stamp_app, stamp_visitor, "/products/")
     assert again.status_code == 200 and statements == []
@@ -182,14 +178,14 @@ def test_a_save_in_this_process_shows_at_once(stamp_app, stamp_visitor, seeded):
     assert "Renamed cells" in stamp_visitor.get("/products/").text
 
 
-def test_another_process_change_shows_when_the_stamp_expires(stamp_app, stamp_visitor, seeded, db):
-    """A change this process did not make (a plain UPDATE of the stamp) shows once the kept stamp expires."""
+def test_another_process_change_shows_when_the_reading_expires(stamp_app, stamp_visitor, seeded, db):
+    """A change this process did not make (a plain UPDATE of the blog's clock) shows once the reading expires."""
     first = stamp_visitor.get("/blog/").headers["ETag"]
-    db.session.execute(update(SiteState).values(content_changed_at=utcnow()))
+    db.session.execute(update(ContentClock).where(ContentClock.area == "blog").values(changes=ContentClock.changes + 1))
     db.session.commit()
     assert stamp_visitor.get("/blog/").headers["ETag"] == first  # still within the TTL
-    stamp, _expires = stamp_app.extensions["cellshop.content_stamp"]
-    stamp_app.extensions["cellshop.content_stamp"] = (stamp, 0)  # the TTL has passed
+    with stamp_app.app_context():
+        forget_readings()  # the TTL has passed
     assert stamp_visitor.get("/blog/").headers["ETag"] != first
 
 

@@ -4,18 +4,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from shop import urls
 from shop.blog.models import Post, PostRevision, Topic, post_topic, topic_product
 from shop.blog.signals import post_published
 from shop.catalog.models import Product
+from shop.content_clock import reading
 from shop.extensions import cache, db
 from shop.fulltext import matches, search_terms
 from shop.markdown import render_markdown
 from shop.models import utcnow
-from shop.page_cache import content_stamp
 from shop.text import strip_control_characters
 
 # bm25 weights in post_fts's column order: title, summary, body.
@@ -230,8 +230,8 @@ def recent_posts(limit: int = 5) -> list[Post]:
 
 
 def sidebar_context() -> dict:
-    """What the sidebar of every blog page shows (cached until the content changes)."""
-    key = f"blog-sidebar:{content_stamp()}"
+    """What the sidebar of every blog page shows (cached until the blog's clock moves)."""
+    key = f"blog-sidebar:{reading('blog').key}"
     context = cache.get(key)
     if context is None:
         # Plain values, not ORM objects: cached objects must not carry a session along.
@@ -284,6 +284,17 @@ def related_posts(post: Post, limit: int = 3) -> list[Post]:
             .order_by(ranked.c.shared.desc(), ranked.c.published_at.desc(), Post.id.desc())
         )
     )
+
+
+def may_list_products(post: Post) -> bool:
+    """Whether the post's page can list products: some are named on it or linked to its topics.
+
+    Read from blog rows only; which of those products show, and how, is the catalog's content.
+    """
+    if post.related_products:
+        return True
+    topic_ids = [t.id for t in post.topics]
+    return bool(topic_ids) and db.session.scalar(select(exists().where(topic_product.c.topic_id.in_(topic_ids))))
 
 
 def related_products(post: Post, limit: int = 4) -> list[Product]:

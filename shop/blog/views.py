@@ -5,7 +5,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from shop.blog import services
 from shop.blog.feeds import atom_feed
 from shop.blog.models import Post, Topic
-from shop.page_cache import public_page
+from shop.page_cache import page_shows, public_page
 from shop.templating import absolute_url
 from shop.urls import is_slug, page_number
 
@@ -33,33 +33,35 @@ def _post_list(template: str, topic: Topic | None = None, **context):
 
 
 @bp.get("/")
-@public_page(params=("page",))
+@public_page(params=("page",), areas=("blog",))
 def index():
     """Posts, newest first."""
     return _post_list("blog/index.html")
 
 
 @bp.get("/topics/")
-@public_page()
+@public_page(areas=("blog",))
 def topics():
     """Every topic with its number of posts ("see all")."""
     return render_template("blog/topics.html", topics=services.topics_with_counts())
 
 
 @bp.get("/topics/<slug>")
-@public_page(params=("page",))
+@public_page(params=("page",), areas=("blog",))
 def topic(slug: str):
     """One topic's posts."""
     return _post_list("blog/index.html", _topic_or_404(slug))
 
 
 @bp.get("/<slug>")
-@public_page()
+@public_page(areas=("blog",))  # and the catalog when it lists products
 def post(slug: str):
     """One post with its topics, references, related posts and products."""
     found = services.get_public_post(slug) if is_slug(slug) else None
     if found is None:
         abort(404, description="We couldn't find that post. It may have been moved or unpublished.")
+    if services.may_list_products(found):
+        page_shows("catalog")
     return render_template(
         "blog/post.html",
         post=found,
@@ -70,14 +72,14 @@ def post(slug: str):
 
 
 @bp.get("/feed.xml")
-@public_page()
+@public_page(areas=("blog",))
 def feed():
     """The Atom feed of the newest posts."""
     return _atom(services.feed_posts(), None)
 
 
 @bp.get("/topics/<slug>/feed.xml")
-@public_page()
+@public_page(areas=("blog",))
 def topic_feed(slug: str):
     """The Atom feed of one topic."""
     topic = _topic_or_404(slug)

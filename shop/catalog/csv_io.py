@@ -27,9 +27,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from shop.catalog.models import CONTAINERS, FORMATS, GRADES, SHIPPING_CONDITIONS, Category, Product
+from shop.content_clock import mark_content_changed
 from shop.csv_safety import SafeWriter, unguard
 from shop.extensions import db
-from shop.page_cache import mark_content_changed
 from shop.urls import is_slug, slugify
 
 PRODUCT_COLUMNS = (
@@ -547,7 +547,7 @@ def _write_batch(batch: list[dict], products: dict[str, Product], report: Import
         # None cells (quote only, no purity) in the statement, so every row has the same columns and
         # the batch goes to the driver as one executemany instead of one per pattern of empty cells.
         db.session.execute(insert(Product).execution_options(render_nulls=True), new)
-        mark_content_changed()  # a bulk INSERT skips the session hook that does this
+        mark_content_changed("catalog")  # a bulk INSERT skips the session hook that does this
     report.created += len(new)
 
 

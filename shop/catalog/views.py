@@ -11,7 +11,7 @@ bp = Blueprint("catalog", __name__, url_prefix="/products")
 
 
 @bp.get("/")
-@public_page(params=services.URL_PARAMS)
+@public_page(params=services.URL_PARAMS, areas=("catalog",))
 def product_list():
     """The catalog with facets, search, sorting and pagination, all in the query string."""
     product = services.find_by_catalog_number(request.args.get("q", ""))
@@ -25,7 +25,7 @@ def product_list():
 
 
 @bp.get("/<slug>")
-@public_page()
+@public_page(areas=("catalog",))
 def product_detail(slug: str):
     """One product: specification, available lots and donors, price or quote, related products."""
     # Slugs are lower-case words and hyphens; anything else (a NUL byte, say) can't be one.

@@ -13,8 +13,8 @@ import pytest
 
 from shop.catalog.index import DONOR_LEVEL, PRODUCT_LEVEL, CatalogIndex, catalog_index
 from shop.catalog.models import AGE_BANDS, age_band
+from shop.content_clock import reading
 from shop.extensions import db as _db
-from shop.page_cache import content_stamp
 from tests.factories import CategoryFactory, DonorFactory, LotFactory, ProductFactory
 
 ALLELES = ["A*01:01", "A*02:01", "A*03:01", "B*07:02", "B*08:01", "C*07:01", "C*04:01"]
@@ -184,13 +184,13 @@ def test_gather_and_spread_cross_no_product_boundary(app, db):
     assert index.spread(1 << 0) == 1
 
 
-def test_index_follows_the_content_stamp(app, client, random_catalog):
-    """Saving a product moves the stamp, and the next request builds a new index."""
+def test_index_follows_the_catalog_clock(app, client, random_catalog):
+    """Saving a product moves the catalog's clock, and the next request builds a new index."""
     from shop.catalog.models import Product
 
     with app.test_request_context("/products/"):
         first = catalog_index()
-        assert first.stamp == content_stamp()
+        assert first.clock == reading("catalog")
     product = _db.session.query(Product).filter(Product.active).first()
     product.active = False
     _db.session.commit()

@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import func, insert, select, text
 
 from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
-from shop.page_cache import mark_content_changed
+from shop.content_clock import mark_content_changed
 from tests.conftest import statements_per_page
 
 MAX_QUERIES = 8
@@ -85,7 +85,7 @@ def add_products(db, start: int, stop: int, categories: list[int], donors: list[
                 }
             )
     db.session.execute(insert(Lot), lots)
-    mark_content_changed()  # Core bulk writes move the content stamp themselves (shop/page_cache.py)
+    mark_content_changed("catalog")  # Core bulk writes move the catalog clock themselves (shop/content_clock.py)
     # Refresh the planner's statistics as autovacuum would after a bulk load; without them PostgreSQL
     # picks nested loops sized for empty tables and the filtered search takes seconds.
     db.session.execute(text("ANALYZE"))

@@ -1,0 +1,216 @@
+"""When each area of the public site last changed: one clock per area, so a save makes stale only what shows it.
+
+The *areas* are the catalog and the blog. Each feature tells this module which
+of its models belong to which area (:func:`track`) and any rule that moves an
+area's clock without a save (:func:`add_rule`: the blog's scheduled posts
+going live when their time comes), so this module imports no feature. A
+commit that changed a tracked row moves its area's clock in the same
+transaction; bulk writes that skip the ORM call :func:`mark_content_changed`.
+
+A clock counts changes per *kind*. Every change is of kind ``"content"``
+unless its feature names a smaller kind for saves that touch only some columns
+(:func:`track_kind`): the catalog calls units, a lot's status and a product
+being hidden ``"stock"``, so its index can tell a stock change from a larger
+one. Pages depend on every kind of the areas they show.
+
+A reading (:class:`Clock`) is compared by recency (:meth:`Clock.newer_than`),
+never by equality: a process may hold a reading older than one it already
+built on, and that is no change. Clocks count saves rather than keep the time
+of the last one, so two hosts whose clocks disagree still move them forward.
+
+Each process keeps its reading of every clock (one query) for
+``CONTENT_STAMP_TTL`` seconds, so a cached page sends no SQL; a commit in this
+process that moves a clock forgets it, so staff see their own change at once,
+and other processes see it within the TTL.
+"""
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app, has_app_context, has_request_context, request
+from sqlalchemy import Integer, String, event, insert, inspect, literal, null, select, type_coerce, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shop.extensions import db
+from shop.models import UTCDateTime, utcnow
+
+AREAS = ("catalog", "blog")
+CONTENT = "content"  # the kind of every change no feature calls smaller
+_READINGS = "cellshop.content_clocks"  # where an app keeps its reading and when it expires
+
+_area_of: dict[type, str] = {}
+_smaller_kind: dict[type, tuple[str, frozenset[str]]] = {}
+# (area, rule) -> None: a dict, so an app built twice (as tests do) registers each rule once, in order.
+_rules: dict[tuple[str, Callable], None] = {}
+
+
+class ContentClock(db.Model):
+    """How many changes of one kind an area of the public content has had, and when the last one was."""
+
+    __tablename__ = "content_clock"
+
+    area: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """One area's reading: per kind of change, (changes counted, when a rule last moved it in epoch seconds)."""
+
+    area: str
+    kinds: dict[str, tuple[int, float]]
+
+    def newer_than(self, other: "Clock", kinds: Iterable[str] | None = None) -> bool:
+        """Whether a change (of ``kinds``; any kind by default) happened after ``other`` was read."""
+        names = self.kinds.keys() if kinds is None else kinds
+        return any(self.kinds.get(kind, (0, 0.0)) > other.kinds.get(kind, (0, 0.0)) for kind in names)
+
+    @property
+    def key(self) -> str:
+        """The reading as text, for cache keys."""
+        marks = ",".join(f"{kind}={changes}+{moment:.6f}" for kind, (changes, moment) in sorted(self.kinds.items()))
+        return f"{self.area}:{marks}"
+
+
+def checked_area(area: str) -> str:
+    """The area's name, or a ValueError naming the areas there are."""
+    if area not in AREAS:
+        raise ValueError(f"unknown content area {area!r}; the areas are {', '.join(AREAS)}")
+    return area
+
+
+# Registering (each feature, from the app factory's register step)
+
+
+def track(area: str, *models: type) -> None:
+    """Saving rows of these models moves the area's clock (and makes the pages showing it stale)."""
+    for model in models:
+        _area_of[model] = checked_area(area)
+
+
+def track_kind(area: str, kind: str, model: type, columns: Iterable[str]) -> None:
+    """An update of ``model`` that changes only ``columns`` counts as a change of ``kind``, not of all content."""
+    track(area, model)
+    _smaller_kind[model] = (kind, frozenset(columns))
+
+
+def add_rule(area: str, rule: Callable) -> None:
+    """``rule(now)`` is a query for the latest moment the area changed without a save (NULL: none); it moves
+    the area's content clock as a save would."""
+    _rules[checked_area(area), rule] = None
+
+
+# Moving the clocks
+
+
+@event.listens_for(db.session, "before_flush")
+def _note_changes(session, flush_context, instances) -> None:
+    """Note which clocks this flush moves, while each row's changes are still known."""
+    noted = session.info.setdefault("clocks_to_move", set())
+    for obj in (*session.new, *session.deleted):
+        if type(obj) in _area_of:
+            noted.add((_area_of[type(obj)], CONTENT))
+    for obj in session.dirty:
+        if type(obj) in _area_of and (kind := _kind_of_update(obj)):
+            noted.add((_area_of[type(obj)], kind))
+
+
+def _kind_of_update(obj) -> str | None:
+    """The kind of change an update makes; None when nothing really changed (``dirty`` is optimistic)."""
+    changed = {attr.key for attr in inspect(obj).attrs if attr.history.has_changes()}
+    if not changed:
+        return None
+    kind, columns = _smaller_kind.get(type(obj), (CONTENT, frozenset()))
+    return kind if changed <= columns else CONTENT
+
+
+@event.listens_for(db.session, "before_commit")
+def _move_noted_clocks(session) -> None:
+    """Move the noted clocks last thing before the commit, so their rows stay locked only for an instant;
+    in one order, so two transactions moving two clocks never wait for each other."""
+    session.flush()  # the commit's own flush comes after this hook; its changes count too
+    for area, kind in sorted(session.info.pop("clocks_to_move", ())):
+        _move(session, area, kind)
+
+
+@event.listens_for(db.session, "after_rollback")
+def _drop_noted_clocks(session) -> None:
+    session.info.pop("clocks_to_move", None)
+
+
+@event.listens_for(db.session, "after_commit")
+def _forget_moved_clocks(session) -> None:
+    """A commit that moved a clock: this process reads the clocks again on its next request."""
+    if session.info.pop("clock_moved", False) and has_app_context():
+        forget_readings()
+
+
+def mark_content_changed(area: str, kind: str = CONTENT) -> None:
+    """Move an area's clock on, in the current transaction (for bulk writes that skip the ORM)."""
+    _move(db.session, checked_area(area), kind)
+
+
+def _move(session, area: str, kind: str) -> None:
+    session.info["clock_moved"] = True
+    connection = session.connection()
+    now = utcnow()
+    moved = (
+        update(ContentClock)
+        .where(ContentClock.area == area, ContentClock.kind == kind)
+        .values(changes=ContentClock.changes + 1, changed_at=now)
+    )
+    if connection.execute(moved).rowcount == 0:  # the rows only go missing when a test empties tables
+        connection.execute(insert(ContentClock).values(area=area, kind=kind, changes=1, changed_at=now))
+
+
+# Reading the clocks
+
+
+def reading(area: str) -> Clock:
+    """The area's clock as this request sees it: read once per request, and at most once per TTL per process."""
+    if not has_request_context():
+        return _read_clocks()[checked_area(area)]
+    # Kept on the request, not on g, which outlives a request when an app context is already pushed.
+    environ = request.environ
+    if _READINGS not in environ:
+        environ[_READINGS] = _process_readings()
+    return environ[_READINGS][checked_area(area)]
+
+
+def forget_readings() -> None:
+    """This process reads the clocks again on its next request (after its own commit moved one)."""
+    current_app.extensions.pop(_READINGS, None)
+
+
+def _process_readings() -> dict[str, Clock]:
+    """The clocks this process read less than CONTENT_STAMP_TTL seconds ago, or a fresh reading."""
+    ttl = current_app.config["CONTENT_STAMP_TTL"]
+    kept = current_app.extensions.get(_READINGS)
+    now = time.monotonic()
+    if kept is not None and now < kept[1]:
+        return kept[0]
+    clocks = _read_clocks()
+    if ttl > 0:
+        current_app.extensions[_READINGS] = (clocks, now + ttl)
+    return clocks
+
+
+def _read_clocks() -> dict[str, Clock]:
+    """Every area's clock, with its rules, in one statement."""
+    now = utcnow()
+    rows = select(
+        ContentClock.area, ContentClock.kind, ContentClock.changes, type_coerce(null(), UTCDateTime).label("moment")
+    )
+    for area, rule in _rules:
+        moment = rule(now).scalar_subquery()
+        rows = rows.union_all(select(literal(area, String), literal(CONTENT, String), literal(0, Integer), moment))
+    kinds: dict[str, dict[str, tuple[int, float]]] = {area: {} for area in AREAS}
+    for area, kind, changes, moment in db.session.execute(rows):
+        if area in kinds:
+            counted, latest = kinds[area].get(kind, (0, 0.0))
+            kinds[area][kind] = (counted + changes, max(latest, moment.timestamp() if moment else 0.0))
+    return {area: Clock(area, marks) for area, marks in kinds.items()}
