@@ -72,7 +72,7 @@ class Config:
     CACHE_DEFAULT_TIMEOUT = 600
     # Pages kept per process by SimpleCache: each is kept gzipped, 3-13 kB, so 2,000 is ~10 MB at most.
     CACHE_THRESHOLD = 2000
-    # Seconds a process reuses the content stamp before reading it again: a cached page then costs no SQL.
+    # Seconds a process reuses its reading of the content clocks: a cached page then costs no SQL.
     # Another process's save shows within this time; this process's own saves show at once.
     CONTENT_STAMP_TTL = float(os.environ.get("CONTENT_STAMP_TTL", 2))
     # Searches whose matches the catalog's facet index keeps (16-80 kB each on 100,000 products).

@@ -5,7 +5,8 @@ of its models belong to which area (:func:`track`) and any rule that moves an
 area's clock without a save (:func:`add_rule`: the blog's scheduled posts
 going live when their time comes), so this module imports no feature. A
 commit that changed a tracked row moves its area's clock in the same
-transaction; bulk writes that skip the ORM call :func:`mark_content_changed`.
+transaction, just before it commits; bulk writes that skip the ORM call
+:func:`mark_content_changed`.
 
 A clock counts changes per *kind*. Every change is of kind ``"content"``
 unless its feature names a smaller kind for saves that touch only some columns
@@ -110,13 +111,20 @@ def add_rule(area: str, rule: Callable) -> None:
 @event.listens_for(db.session, "before_flush")
 def _note_changes(session, flush_context, instances) -> None:
     """Note which clocks this flush moves, while each row's changes are still known."""
-    noted = session.info.setdefault("clocks_to_move", set())
+    noted = _noted(session)
     for obj in (*session.new, *session.deleted):
         if type(obj) in _area_of:
             noted.add((_area_of[type(obj)], CONTENT))
     for obj in session.dirty:
-        if type(obj) in _area_of and (kind := _kind_of_update(obj)):
-            noted.add((_area_of[type(obj)], kind))
+        area = _area_of.get(type(obj))
+        # Once an area's content moved, its other rows need no look (an import may update thousands).
+        if area is not None and (area, CONTENT) not in noted and (kind := _kind_of_update(obj)):
+            noted.add((area, kind))
+
+
+def _noted(session) -> set[tuple[str, str]]:
+    """The (area, kind) clocks the session's transaction moves when it commits."""
+    return session.info.setdefault("clocks_to_move", set())
 
 
 def _kind_of_update(obj) -> str | None:
@@ -128,18 +136,25 @@ def _kind_of_update(obj) -> str | None:
     return kind if changed <= columns else CONTENT
 
 
+def mark_content_changed(area: str, kind: str = CONTENT) -> None:
+    """Move an area's clock on when the current transaction commits (for bulk writes that skip the ORM)."""
+    _noted(db.session).add((checked_area(area), kind))
+
+
 @event.listens_for(db.session, "before_commit")
 def _move_noted_clocks(session) -> None:
-    """Move the noted clocks last thing before the commit, so their rows stay locked only for an instant;
-    in one order, so two transactions moving two clocks never wait for each other."""
+    """Move the noted clocks last thing before the commit, so their rows stay locked for an instant, not for
+    a whole import; in one order, so two transactions moving the same clocks never wait on each other."""
     session.flush()  # the commit's own flush comes after this hook; its changes count too
     for area, kind in sorted(session.info.pop("clocks_to_move", ())):
         _move(session, area, kind)
 
 
-@event.listens_for(db.session, "after_rollback")
-def _drop_noted_clocks(session) -> None:
-    session.info.pop("clocks_to_move", None)
+@event.listens_for(db.session, "after_transaction_end")
+def _drop_noted_clocks(session, transaction) -> None:
+    """A transaction rolled back or closed moves nothing."""
+    if transaction.parent is None:
+        session.info.pop("clocks_to_move", None)
 
 
 @event.listens_for(db.session, "after_commit")
@@ -147,11 +162,6 @@ def _forget_moved_clocks(session) -> None:
     """A commit that moved a clock: this process reads the clocks again on its next request."""
     if session.info.pop("clock_moved", False) and has_app_context():
         forget_readings()
-
-
-def mark_content_changed(area: str, kind: str = CONTENT) -> None:
-    """Move an area's clock on, in the current transaction (for bulk writes that skip the ORM)."""
-    _move(db.session, checked_area(area), kind)
 
 
 def _move(session, area: str, kind: str) -> None:
