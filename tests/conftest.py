@@ -87,7 +87,7 @@ def db(app):
         _empty_tables()
         _db.session.remove()
         limiter.reset()  # rate-limit counters live in memory in tests
-        # The facet index is keyed by the content stamp, which an emptied database sets back to the start.
+        # The facet index follows the catalog clock by recency; an emptied database sets the clock back.
         forget_catalog_indexes()
 
 

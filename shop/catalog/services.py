@@ -8,7 +8,7 @@ a product matches when one available lot's donor meets every donor filter.
 
 Counts, matches and the order of results come from the in-memory facet index
 (``shop.catalog.index``), so a catalog page sends three statements whatever
-the catalog's size: the content stamp, the categories and its page of products
+the catalog's size: the content clocks, the categories and its page of products
 (plus, for a search the index has not seen, the full-text query).
 """
 
