@@ -62,7 +62,7 @@ def sitemap():
         categories=categories,
         products=products,
         topics=[topic for topic, count in blog.topics_with_counts() if count],
-        posts=blog.feed_posts(limit=50_000),
+        posts=blog.sitemap_posts(),
     )
     return Response(body, mimetype="application/xml")
 

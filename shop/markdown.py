@@ -61,7 +61,8 @@ _md = (
 _md.core.ruler.push("align_cells_by_class", _align_cells_by_class)
 
 
-@lru_cache(maxsize=2048)
+# No cache here: bodies are rendered once, at save (posts, product descriptions), and a cache keyed on
+# whole bodies grew by ~100 kB per distinct text the editor's live preview sent (hundreds of MB).
 def _render(text: str) -> str:
     html = _md.render(strip_control_characters(text)).replace("<h1>", "<h2>").replace("</h1>", "</h2>")
     return nh3.clean(
@@ -80,13 +81,21 @@ def render_markdown(text: str | None) -> Markup:
     return Markup(_render(text or ""))
 
 
-@lru_cache(maxsize=2048)
 def _render_inline(text: str) -> str:
     html = _md.renderInline(strip_control_characters(text))
     return nh3.clean(html, tags={"a", "em", "strong", "code", "sub", "sup"}, attributes={"a": {"href", "title"}},
                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")  # fmt: skip
 
 
+# A post page renders its references (one line each) on every miss; short lines are cached, so the
+# cache holds at most INLINE_CACHE_SIZE lines of INLINE_CACHE_MAX_LENGTH characters (a few MB).
+INLINE_CACHE_SIZE = 2048
+INLINE_CACHE_MAX_LENGTH = 500
+_render_short_inline = lru_cache(maxsize=INLINE_CACHE_SIZE)(_render_inline)
+
+
 def render_markdown_inline(text: str | None) -> Markup:
     """Render one line of Markdown (emphasis, links) to sanitised HTML without a paragraph."""
-    return Markup(_render_inline(text or ""))
+    text = text or ""
+    render = _render_short_inline if len(text) <= INLINE_CACHE_MAX_LENGTH else _render_inline
+    return Markup(render(text))

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from shop.catalog.models import Product
+from tests.catalog.test_page_columns import page_statements, text_columns
 from tests.factories import ProductFactory
 
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
@@ -201,3 +202,18 @@ def test_error_page_is_noindex(client, seeded):
     html = client.get("/products/no-such-product").text
     assert noindex(html)
     assert canonical(html) is None
+
+
+def test_sitemap_reads_slugs_and_dates_only(client, seeded, count_queries):
+    """The sitemap's statements read no product description and no post body (100,000 products are listed)."""
+    assert not any(text_columns(page_statements(client, count_queries, "/sitemap.xml")))
+
+
+def test_sitemap_lists_every_visible_post_with_its_date(client, seeded):
+    """Posts loaded with their slugs and dates only still carry their last change."""
+    response = client.get("/sitemap.xml")
+    root = ET.fromstring(response.data)
+    posts = [u for u in root.findall("sm:url", SITEMAP_NS) if "/blog/" in u.find("sm:loc", SITEMAP_NS).text]
+    dates = [u.find("sm:lastmod", SITEMAP_NS).text for u in posts if u.find("sm:lastmod", SITEMAP_NS) is not None]
+    assert len(dates) == 10
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) for d in dates)

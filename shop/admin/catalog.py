@@ -101,7 +101,8 @@ class ProductView(CatalogView):
     column_filters = ("category", "format", "grade", "active", "featured", "container", "shipping_condition")
     column_sortable_list = ("catalog_number", "name", ("category", "category.name"), "format", "grade", "price_cents")
     column_default_sort = "catalog_number"
-    column_details_exclude_list = ("version",)
+    # description_html is the description rendered, set by the model whenever the description is.
+    column_details_exclude_list = ("version", "description_html")
     form_columns = (
         "catalog_number", "name", "slug", "category", "active", "featured", "cell_type", "markers",
         "tissue_source", "mobilization", "donor_health", "format", "container", "unit_size", "cells_per_unit",

@@ -5,12 +5,13 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, load_only, selectinload
 
 from shop import urls
 from shop.blog.models import Post, PostRevision, Topic, post_topic, topic_product
 from shop.blog.signals import post_published
 from shop.catalog.models import Product
+from shop.catalog.services import PRODUCT_CARD_COLUMNS
 from shop.content_clock import reading
 from shop.extensions import cache, db
 from shop.fulltext import matches, search_terms
@@ -21,6 +22,11 @@ from shop.text import strip_control_characters
 # bm25 weights in post_fts's column order: title, summary, body.
 POST_WEIGHTS = (10.0, 4.0, 1.0)
 MAX_BODY_LENGTH = 200_000  # characters; a long scientific review is ~60,000
+# What a post card or a list entry shows (templates/macros/blog.html): lists load these columns only,
+# never the body or its HTML (a long review is ~60 kB of each).
+POST_CARD_COLUMNS = (
+    Post.id, Post.slug, Post.title, Post.summary, Post.author_name, Post.status, Post.published_at, Post.updated_at,
+)  # fmt: skip
 
 
 def slugify(text: str) -> str:
@@ -189,21 +195,27 @@ class PostPage:
 
 def list_posts(page: int, per_page: int, topic: Topic | None = None) -> PostPage:
     """Visible posts, newest first, one page of them (with their topics)."""
-    now = utcnow()
-    conditions = [Post.visible(now)]
-    if topic is not None:
-        conditions.append(Post.topics.any(Topic.id == topic.id))
+    conditions = _visible_conditions(topic)
     total = db.session.scalar(select(func.count(Post.id)).where(*conditions))
     pages = max(1, -(-total // per_page))
     posts = db.session.scalars(
-        select(Post)
-        .where(*conditions)
-        .options(selectinload(Post.topics))
-        .order_by(Post.published_at.desc(), Post.id.desc())
+        _newest_first(select(Post).where(*conditions))
+        .options(load_only(*POST_CARD_COLUMNS), selectinload(Post.topics))
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
     return PostPage(list(posts), total, page, pages)
+
+
+def _visible_conditions(topic: Topic | None) -> list:
+    conditions = [Post.visible(utcnow())]
+    if topic is not None:
+        conditions.append(Post.topics.any(Topic.id == topic.id))
+    return conditions
+
+
+def _newest_first(query):
+    return query.order_by(Post.published_at.desc(), Post.id.desc())
 
 
 def topics_with_counts() -> list[tuple[Topic, int]]:
@@ -224,7 +236,9 @@ def recent_posts(limit: int = 5) -> list[Post]:
     """The newest visible posts."""
     return list(
         db.session.scalars(
-            select(Post).where(Post.visible(utcnow())).order_by(Post.published_at.desc(), Post.id.desc()).limit(limit)
+            _newest_first(select(Post).where(Post.visible(utcnow())))
+            .options(load_only(*POST_CARD_COLUMNS))
+            .limit(limit)
         )
     )
 
@@ -255,7 +269,11 @@ def get_public_post(slug: str) -> Post | None:
     return db.session.scalar(
         select(Post)
         .where(Post.slug == slug, Post.visible(utcnow()))
-        .options(selectinload(Post.topics), selectinload(Post.related_products).joinedload(Product.category))
+        .options(
+            defer(Post.body),  # the page shows body_html, rendered at save
+            selectinload(Post.topics),
+            selectinload(Post.related_products).load_only(*PRODUCT_CARD_COLUMNS).joinedload(Product.category),
+        )
     )
 
 
@@ -281,6 +299,7 @@ def related_posts(post: Post, limit: int = 3) -> list[Post]:
         db.session.scalars(
             select(Post)
             .join(ranked, ranked.c.id == Post.id)
+            .options(load_only(*POST_CARD_COLUMNS))
             .order_by(ranked.c.shared.desc(), ranked.c.published_at.desc(), Post.id.desc())
         )
     )
@@ -306,7 +325,7 @@ def related_products(post: Post, limit: int = 4) -> list[Product]:
             select(Product)
             .join(topic_product, topic_product.c.product_id == Product.id)
             .where(topic_product.c.topic_id.in_(topic_ids), Product.active, Product.id.not_in([p.id for p in chosen]))
-            .options(joinedload(Product.category))
+            .options(load_only(*PRODUCT_CARD_COLUMNS), joinedload(Product.category))
             .group_by(Product.id)
             .order_by(Product.featured.desc(), Product.name)
             .limit(limit - len(chosen))
@@ -326,7 +345,7 @@ def search_posts(q: str, limit: int = 10) -> list[Post]:
             select(Post)
             .join(hits, hits.c.id == Post.id)
             .where(Post.visible(utcnow()))
-            .options(selectinload(Post.topics))
+            .options(load_only(*POST_CARD_COLUMNS), selectinload(Post.topics))
             .order_by(hits.c.score.desc(), Post.published_at.desc())
             .limit(limit)
         )
@@ -334,5 +353,14 @@ def search_posts(q: str, limit: int = 10) -> list[Post]:
 
 
 def feed_posts(topic: Topic | None = None, limit: int = 20) -> list[Post]:
-    """The newest visible posts for an Atom feed."""
-    return list_posts(1, limit, topic).posts
+    """The newest visible posts for an Atom feed: with their HTML, not their Markdown."""
+    query = _newest_first(select(Post).where(*_visible_conditions(topic)))
+    query = query.options(defer(Post.body), selectinload(Post.topics)).limit(limit)
+    return list(db.session.scalars(query))
+
+
+def sitemap_posts(limit: int = 50_000) -> list[Post]:
+    """The newest visible posts for the sitemap (at most the 50,000 URLs a sitemap may hold): slugs and dates."""
+    query = _newest_first(select(Post).where(*_visible_conditions(None)))
+    query = query.options(load_only(Post.slug, Post.published_at, Post.updated_at)).limit(limit)
+    return list(db.session.scalars(query))

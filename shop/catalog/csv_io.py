@@ -26,7 +26,15 @@ from sqlalchemy import String, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from shop.catalog.models import CONTAINERS, FORMATS, GRADES, SHIPPING_CONDITIONS, Category, Product
+from shop.catalog.models import (
+    CONTAINERS,
+    FORMATS,
+    GRADES,
+    SHIPPING_CONDITIONS,
+    Category,
+    Product,
+    description_to_html,
+)
 from shop.content_clock import mark_content_changed
 from shop.csv_safety import SafeWriter, unguard
 from shop.extensions import db
@@ -535,7 +543,7 @@ def _write_batch(batch: list[dict], products: dict[str, Product], report: Import
     for fields in batch:
         product = products.get(fields["catalog_number"])
         if product is None:
-            new.append(fields)
+            new.append({**fields, "description_html": description_to_html(fields.get("description"))})
         elif _update_product(product, fields):
             report.updated += 1
         else:

@@ -15,10 +15,11 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from sqlalchemy.types import JSON
 
 from shop.extensions import db
+from shop.markdown import render_markdown
 from shop.models import UTCDateTime, utcnow
 
 FORMATS = {"fresh": "Fresh", "cryopreserved": "Cryopreserved"}
@@ -39,6 +40,11 @@ LOT_STATUSES = {
     "depleted": "Depleted",
     "quarantine": "Quarantine",
 }
+
+
+def description_to_html(description: str | None) -> str:
+    """A product description as the product page shows it: for bulk inserts, which skip the model."""
+    return str(render_markdown(description))
 
 
 class Category(db.Model):
@@ -102,6 +108,8 @@ class Product(db.Model):
     recallable_donors: Mapped[bool] = mapped_column(Boolean, default=False)
     applications: Mapped[list[str]] = mapped_column(JSON, default=list)
     description: Mapped[str] = mapped_column(Text, default="")
+    # The description rendered and sanitised when it is written (never per request): see _render_description.
+    description_html: Mapped[str] = mapped_column(Text, default="", server_default="")
     image: Mapped[str | None] = mapped_column(String(200))
     featured: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
@@ -113,6 +121,12 @@ class Product(db.Model):
 
     category: Mapped[Category] = relationship(back_populates="products")
     lots: Mapped[list["Lot"]] = relationship(back_populates="product")
+
+    @validates("description")
+    def _render_description(self, _key: str, description: str | None) -> str | None:
+        """Whoever writes the description (back office, CSV import, seeds) writes its HTML with it."""
+        self.description_html = description_to_html(description)
+        return description
 
     @property
     def quote_only(self) -> bool:

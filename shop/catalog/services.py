@@ -19,7 +19,7 @@ from urllib.parse import quote_plus
 
 from flask import url_for
 from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, defer, joinedload, load_only
 from werkzeug.datastructures import MultiDict
 
 from shop.catalog.index import catalog_index
@@ -59,6 +59,13 @@ FACET_TITLES = {
     "age": "Donor age",
 }
 HLA_SHOWN = 12
+# What a product card shows (templates/macros/catalog.html): lists of products load these columns
+# only, never the description or its HTML (tens of kB each on long products).
+PRODUCT_CARD_COLUMNS = (
+    Product.id, Product.slug, Product.name, Product.catalog_number, Product.category_id, Product.image,
+    Product.format, Product.container, Product.cells_per_unit, Product.grade, Product.markers,
+    Product.price_cents, Product.currency, Product.lead_time_days, Product.active, Product.featured,
+)  # fmt: skip
 
 
 @dataclass
@@ -241,7 +248,9 @@ def products_with_stock(ids: list[int]) -> list[tuple[Product, int]]:
         .scalar_subquery()
     )
     rows = db.session.execute(
-        select(Product, stock.label("units")).where(Product.id.in_(ids)).options(joinedload(Product.category))
+        select(Product, stock.label("units"))
+        .where(Product.id.in_(ids))
+        .options(load_only(*PRODUCT_CARD_COLUMNS), joinedload(Product.category))
     )
     found = {product.id: (product, units) for product, units in rows}
     return [found[i] for i in ids if i in found]
@@ -278,7 +287,10 @@ def build_facets(filters: CatalogFilters, counts: dict[str, dict[str, int]], cat
 def get_product_page(slug: str) -> tuple[Product, list[Lot], list[Product]] | None:
     """A product, its in-stock lots with donors, and related products; None if not shown."""
     product = db.session.scalar(
-        select(Product).where(Product.slug == slug, Product.active).options(joinedload(Product.category))
+        select(Product)
+        .where(Product.slug == slug, Product.active)
+        # The page shows the description's HTML, rendered at save; its Markdown stays in the database.
+        .options(defer(Product.description), joinedload(Product.category))
     )
     if product is None:
         return None
@@ -291,6 +303,7 @@ def get_product_page(slug: str) -> tuple[Product, list[Lot], list[Product]] | No
     related = db.session.scalars(
         select(Product)
         .where(Product.category_id == product.category_id, Product.id != product.id, Product.active)
+        .options(load_only(*PRODUCT_CARD_COLUMNS))
         .order_by(Product.featured.desc(), Product.name)
         .limit(4)
     ).all()
@@ -302,7 +315,7 @@ def featured_products(limit: int = 6) -> list[Product]:
     return db.session.scalars(
         select(Product)
         .where(Product.active, Product.featured)
-        .options(joinedload(Product.category))
+        .options(load_only(*PRODUCT_CARD_COLUMNS), joinedload(Product.category))
         .order_by(Product.name)
         .limit(limit)
     ).all()
@@ -319,10 +332,12 @@ def categories_with_counts() -> list[tuple[Category, int]]:
     return [(c, n) for c, n in db.session.execute(select(Category, count).order_by(Category.position, Category.name))]
 
 
-def sitemap_entries() -> tuple[list[Category], list[Product]]:
-    """Categories and active products for the sitemap."""
-    categories = db.session.scalars(select(Category).order_by(Category.position)).all()
-    products = db.session.scalars(select(Product).where(Product.active).order_by(Product.id)).all()
+def sitemap_entries() -> tuple[list[Category], list]:
+    """Categories and active products for the sitemap: slugs and dates only (rows, not whole products)."""
+    categories = db.session.scalars(select(Category).options(load_only(Category.slug)).order_by(Category.position))
+    products = db.session.execute(
+        select(Product.slug, Product.updated_at).where(Product.active).order_by(Product.id)
+    ).all()
     return list(categories), list(products)
 
 

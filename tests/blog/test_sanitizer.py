@@ -112,10 +112,10 @@ def assert_safe(html: str) -> None:
 
 @pytest.fixture
 def fresh_cache():
-    """Each test renders afresh (the renderer caches by text)."""
-    shop.markdown._render.cache_clear()
+    """Each test renders afresh (inline lines are cached by text)."""
+    shop.markdown._render_short_inline.cache_clear()
     yield
-    shop.markdown._render.cache_clear()
+    shop.markdown._render_short_inline.cache_clear()
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
