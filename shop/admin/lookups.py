@@ -63,10 +63,13 @@ class NaturalKeyLoader(QueryAjaxModelLoader):
             return db.session.scalar(select(self.model).where(column.in_({key, key.upper()})))
 
     def get_list(self, term: str, offset: int = 0, limit: int = LOOKUP_RESULTS):
-        """Records containing ``term`` (% and _ match themselves), ordered by key, one page of them."""
-        matches = [getattr(self.model, name).icontains(term, autoescape=True) for name in self.fields]
-        query = select(self.model).where(or_(*matches)).order_by(getattr(self.model, self.key))
+        """One page of the records that match ``term``, in the order of their key."""
+        query = select(self.model).where(self.matching(term)).order_by(getattr(self.model, self.key))
         return db.session.scalars(query.offset(offset).limit(limit)).all()
+
+    def matching(self, term: str):
+        """The condition: a field contains ``term`` (% and _ match themselves). A scan: for small tables."""
+        return or_(*(getattr(self.model, name).icontains(term, autoescape=True) for name in self.fields))
 
 
 class BoundedLookups:
