@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import current_app, g, url_for
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import false, select
 from wtforms import BooleanField, FileField, StringField, TextAreaField
 from wtforms.validators import NumberRange, Optional, Regexp, ValidationError
 
@@ -140,6 +140,18 @@ class ProductView(CatalogView):
         "image_upload": FileField("Image", description="JPEG, PNG or WebP, at least 200 × 200 px, at most 8 MB."),
         "remove_image": BooleanField("Remove the current image"),
     }
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """Products with every word typed, through the full-text index (the search box's substring match over
+        four columns read every product: 250-400 ms on 100,000)."""
+        terms = search_terms(search)
+        matching = Product.id.in_(matching_products(terms)) if terms else false()
+        count_query = count_query.filter(matching) if count_query is not None else None
+        return query.filter(matching), count_query, joins, count_joins
+
+    def search_placeholder(self) -> str:
+        """What the search box finds."""
+        return "Words of the catalog number, name, specification or description"
 
     def prefill(self, form, model):
         """Show the price in currency units and the applications one per line."""
@@ -311,7 +323,8 @@ class LotView(CatalogView):
         "lot_number", ("product", "product.catalog_number"), ("donor", "donor.code"), "collected_on",
         "viability", "units_available", "status",
     )  # fmt: skip
-    column_default_sort = ("collected_on", True)
+    # Newest first by id, which the primary key gives in order; by collection date (no index) took 180 ms.
+    column_default_sort = ("id", True)
     form_columns = (
         "lot_number", "product", "donor", "status", "collected_on", "frozen_on", "total_cells", "units_available",
         "viability", "purity", "cd3_pct", "cd4_pct", "cd8_pct", "cd19_pct", "cd14_pct", "cd56_pct",
