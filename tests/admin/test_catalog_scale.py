@@ -225,3 +225,14 @@ def test_lists_show_a_page_at_a_time(client, auth, db):
     assert client.get("/admin/posts/?page=-1").status_code == 400
     dashboard = client.get("/admin/").text
     assert dashboard.count("left</span>") <= 20
+
+
+def test_deleting_a_category_counts_its_products_without_loading_them(client, auth, db, count_queries):
+    category = CategoryFactory()
+    for _ in range(3):
+        ProductFactory(category=category)
+    auth.login("admin")
+    with count_queries() as queries:
+        response = client.post("/admin/category/delete/", data={"id": str(category.id)}, follow_redirects=True)
+    assert "still has 3 product(s)" in response.text
+    assert not any("product.description" in statement for statement in queries.statements)
