@@ -327,8 +327,10 @@ class LotView(CatalogView):
     column_list = ("lot_number", "product", "donor", "collected_on", "viability", "units_available", "status")
     column_searchable_list = ("lot_number",)
     column_filters = ("status", "product", "donor", "collected_on", "units_available")
+    # Product and donor sort by the lot's own (indexed) keys, grouping each one's lots; sorting by catalog
+    # number joined every lot to its product first: 300-450 ms on 100,000 products.
     column_sortable_list = (
-        "lot_number", ("product", "product.catalog_number"), ("donor", "donor.code"), "collected_on",
+        "lot_number", ("product", "product_id"), ("donor", "donor_id"), "collected_on",
         "viability", "units_available", "status",
     )  # fmt: skip
     # Newest first by id, which the primary key gives in order; by collection date (no index) took 180 ms.
