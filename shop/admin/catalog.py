@@ -4,9 +4,12 @@ from decimal import Decimal, InvalidOperation
 
 from flask import current_app, g, url_for
 from markupsafe import Markup
+from sqlalchemy import false, func, select
+from sqlalchemy.orm import with_parent
 from wtforms import BooleanField, FileField, StringField, TextAreaField
 from wtforms.validators import NumberRange, Optional, Regexp, ValidationError
 
+from shop.admin.lookups import LOOKUP_RESULTS, LOOKUP_WIDGET_ARGS, NaturalKeyLoader
 from shop.admin.security import StaffModelView
 from shop.catalog import images
 from shop.catalog.models import (
@@ -18,9 +21,13 @@ from shop.catalog.models import (
     SEXES,
     SHIPPING_CONDITIONS,
     SMOKING,
+    Donor,
     DonorAllele,
+    Product,
 )
+from shop.catalog.search import NAME, matching_products, search_terms
 from shop.catalog.services import HLA_ALLELE
+from shop.extensions import db
 from shop.urls import SLUG as SLUG_PATTERN
 from shop.urls import SLUG_MESSAGE
 
@@ -42,12 +49,19 @@ class CatalogView(StaffModelView):
     def on_model_delete(self, model):
         """Refuse to delete a record others depend on, saying what to do instead."""
         for relation, what in self.delete_blockers:
-            count = len(getattr(model, relation))
+            count = _related_count(model, relation)
             if count:
                 raise ValidationError(f"Not deleted: {model} still has {count} {what}. {self.delete_advice}")
 
     delete_blockers: tuple[tuple[str, str], ...] = ()
     delete_advice = ""
+
+
+def _related_count(model, relation: str) -> int:
+    """How many records ``model.<relation>`` holds, counted by the database (a category can hold 25,000 products)."""
+    attribute = getattr(type(model), relation)
+    related = attribute.property.mapper.class_
+    return db.session.scalar(select(func.count()).select_from(related).where(with_parent(model, attribute)))
 
 
 class CategoryView(CatalogView):
@@ -135,6 +149,18 @@ class ProductView(CatalogView):
         "image_upload": FileField("Image", description="JPEG, PNG or WebP, at least 200 × 200 px, at most 8 MB."),
         "remove_image": BooleanField("Remove the current image"),
     }
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """Products with every word typed, through the full-text index (the search box's substring match over
+        four columns read every product: 250-400 ms on 100,000)."""
+        terms = search_terms(search)
+        matching = Product.id.in_(matching_products(terms)) if terms else false()
+        count_query = count_query.filter(matching) if count_query is not None else None
+        return query.filter(matching), count_query, joins, count_joins
+
+    def search_placeholder(self) -> str:
+        """What the search box finds."""
+        return "Words of the catalog number, name, specification or description"
 
     def prefill(self, form, model):
         """Show the price in currency units and the applications one per line."""
@@ -268,17 +294,48 @@ class DonorView(CatalogView):
             model.alleles = [DonorAllele(allele=a) for a in wanted]
 
 
+class ProductLookup(NaturalKeyLoader):
+    """Products found by the words of their name and catalog number, through the full-text index.
+
+    A substring match (LIKE '%…%') read the whole product table for a word
+    that matches nothing: 260-330 ms on 100,000 products (SQLite).
+    """
+
+    def get_list(self, term: str, offset: int = 0, limit: int = LOOKUP_RESULTS):
+        """One page of the products whose name or catalog number has words starting with those typed."""
+        terms = search_terms(term)  # words only: % _ * " and the like never reach the database
+        if not terms:
+            return []
+        ids = matching_products(terms, NAME).order_by("id").offset(offset).limit(limit)
+        return db.session.scalars(select(Product).where(Product.id.in_(ids)).order_by(Product.id)).all()
+
+
+def product_lookup(name: str, several: bool = False) -> ProductLookup:
+    """Products found as staff type part of a catalog number or name (a select of every product was 8.7 MB)."""
+    fields = ("catalog_number", "name")
+    return ProductLookup(name, Product, "catalog_number", fields, "catalog number or name", several)
+
+
+DONOR_LOOKUP = NaturalKeyLoader("donor", Donor, "code", ("code",), "donor code")
+LOT_PRODUCT_LOOKUP = product_lookup("product")
+
+
 class LotView(CatalogView):
     """Lots: what one donor gave for one product, with QC results and stock."""
+
+    form_ajax_refs = {"product": LOT_PRODUCT_LOOKUP, "donor": DONOR_LOOKUP}
 
     column_list = ("lot_number", "product", "donor", "collected_on", "viability", "units_available", "status")
     column_searchable_list = ("lot_number",)
     column_filters = ("status", "product", "donor", "collected_on", "units_available")
+    # Product and donor sort by the lot's own (indexed) keys, grouping each one's lots; sorting by catalog
+    # number joined every lot to its product first: 300-450 ms on 100,000 products.
     column_sortable_list = (
-        "lot_number", ("product", "product.catalog_number"), ("donor", "donor.code"), "collected_on",
+        "lot_number", ("product", "product_id"), ("donor", "donor_id"), "collected_on",
         "viability", "units_available", "status",
     )  # fmt: skip
-    column_default_sort = ("collected_on", True)
+    # Newest first by id, which the primary key gives in order; by collection date (no index) took 180 ms.
+    column_default_sort = ("id", True)
     form_columns = (
         "lot_number", "product", "donor", "status", "collected_on", "frozen_on", "total_cells", "units_available",
         "viability", "purity", "cd3_pct", "cd4_pct", "cd8_pct", "cd19_pct", "cd14_pct", "cd56_pct",
@@ -300,7 +357,10 @@ class LotView(CatalogView):
             name: {"validators": [Optional(), PERCENT]}
             for name in ("viability", "purity", "cd3_pct", "cd4_pct", "cd8_pct", "cd19_pct", "cd14_pct", "cd56_pct")
         },
+        "product": LOT_PRODUCT_LOOKUP.field_args,
+        "donor": DONOR_LOOKUP.field_args,
     }
+    form_widget_args = {"product": LOOKUP_WIDGET_ARGS, "donor": LOOKUP_WIDGET_ARGS}
 
     def validate_form(self, form):
         """Frozen on or after collection."""

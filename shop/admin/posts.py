@@ -6,11 +6,13 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from shop.admin.catalog import SLUG
+from shop.admin.catalog import SLUG, product_lookup
 from shop.admin.form_tokens import form_token_expired
 from shop.admin.locking import STALE_MESSAGE, refusal
+from shop.admin.lookups import LOOKUP_WIDGET_ARGS
 from shop.admin.security import StaffModelView, StaffView
 from shop.admin.strict_params import require_record_id
 from shop.blog import services
@@ -22,7 +24,9 @@ from shop.extensions import db
 from shop.markdown import render_markdown
 from shop.models import utcnow
 from shop.text import strip_control_characters
-from shop.urls import record_id
+from shop.urls import record_id, small_index
+
+POSTS_PER_PAGE = 50
 
 
 class PostEditorView(StaffView):
@@ -32,7 +36,7 @@ class PostEditorView(StaffView):
 
     @expose("/")
     def index(self):
-        """Every post, newest change first, filterable by status and searchable by title."""
+        """Posts, newest change first, a page at a time, filterable by status and searchable by title."""
         status = request.args.get("status", "")
         q = (request.args.get("q") or "").strip()[:200]
         query = select(Post).order_by(Post.updated_at.desc(), Post.id.desc())
@@ -40,8 +44,23 @@ class PostEditorView(StaffView):
             query = query.where(Post.status == status)
         if q:
             query = query.where(func.lower(Post.title).contains(q.lower(), autoescape=True))
-        posts = db.session.scalars(query.limit(500)).all()
-        return self.render("admin/posts/list.html", posts=posts, statuses=STATUSES, status=status, q=q, now=utcnow())
+        page = small_index(request.args.get("page"))
+        if page is None:
+            abort(400, description="The page in the address must be a whole number, e.g. ?page=2.")
+        # One row more than a page says whether there is a next one, without counting every post.
+        rows = db.session.scalars(
+            query.options(selectinload(Post.topics)).offset(page * POSTS_PER_PAGE).limit(POSTS_PER_PAGE + 1)
+        ).all()
+        return self.render(
+            "admin/posts/list.html",
+            posts=rows[:POSTS_PER_PAGE],
+            page=page,
+            more=len(rows) > POSTS_PER_PAGE,
+            statuses=STATUSES,
+            status=status,
+            q=q,
+            now=utcnow(),
+        )
 
     @expose("/new", methods=["GET", "POST"])
     def create_view(self):
@@ -236,10 +255,15 @@ def _preview_post(form: PostForm, post: Post | None) -> Post:
     return draft
 
 
+TOPIC_PRODUCTS_LOOKUP = product_lookup("products", several=True)
+
+
 class TopicView(StaffModelView):
     """Topics, and the products that go with each (shown as related products on posts)."""
 
     view_permission = edit_permission = "blog.edit"
+    form_ajax_refs = {"products": TOPIC_PRODUCTS_LOOKUP}
+    form_widget_args = {"products": LOOKUP_WIDGET_ARGS}
     column_list = ("name", "slug", "description")
     column_searchable_list = ("name", "slug")
     column_default_sort = "name"
@@ -249,4 +273,5 @@ class TopicView(StaffModelView):
         "name": {"filters": [lambda value: strip_control_characters(value or "").strip()]},
         # Reaches the topic's Atom feed, where a control character would make the XML invalid.
         "description": {"filters": [lambda value: strip_control_characters(value or "")]},
+        "products": TOPIC_PRODUCTS_LOOKUP.field_args,
     }

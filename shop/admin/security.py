@@ -20,6 +20,7 @@ from wtforms.validators import NumberRange, ValidationError
 
 from shop.admin.form_tokens import FormTokenRecovery, form_token_expired
 from shop.admin.locking import OptimisticLock
+from shop.admin.lookups import BoundedLookups
 from shop.admin.strict_params import INT8_MAX, BoundedFilterConverter, StrictParams
 from shop.csv_safety import guard
 from shop.urls import INT4_MAX
@@ -100,11 +101,12 @@ class AdminForm(FlaskForm):
         super().__init__(*args, obj=obj, **kwargs)
 
 
-class StaffModelView(StaffAccess, FormTokenRecovery, StrictParams, OptimisticLock, ModelView):
+class StaffModelView(StaffAccess, FormTokenRecovery, StrictParams, OptimisticLock, BoundedLookups, ModelView):
     """A CRUD view whose create, edit and delete follow ``edit_permission``.
 
-    Every edit is optimistically locked, ids and pages are parsed strictly, and
-    an expired form token shows the form again (see the mixins' modules).
+    Every edit is optimistically locked, ids and pages are parsed strictly, an
+    expired form token shows the form again, and relations are looked up as
+    staff type (see the mixins' modules).
     """
 
     form_base_class = AdminForm
@@ -112,7 +114,9 @@ class StaffModelView(StaffAccess, FormTokenRecovery, StrictParams, OptimisticLoc
     filter_converter = BoundedFilterConverter()
     allow_create = allow_edit = allow_delete = True
     page_size = 50
-    can_set_page_size = True
+    can_set_page_size = True  # among page_size_options (20, 50, 100) only
+    # No COUNT(*) over the whole table for the pager: on 100,000 products it cost more than the page.
+    simple_list_pager = True
     can_view_details = True
 
     @property

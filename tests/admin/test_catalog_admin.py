@@ -113,15 +113,15 @@ def test_lot_with_a_donor_that_does_not_exist_is_refused(client, auth, db):
         "/admin/lot/new/",
         data={
             "lot_number": "2611-D99999-01",
-            "product": str(product.id),
-            "donor": "999999",
+            "product": product.catalog_number,
+            "donor": "D999999",
             "status": "available",
             "collected_on": "2026-11-01",
             "units_available": "3",
         },
     )
     assert response.status_code == 200
-    assert "Not a valid choice" in response.text
+    assert "Nothing found for “D999999”: type part of the donor code" in html.unescape(response.text)
     assert db.session.scalar(select(Lot).where(Lot.lot_number == "2611-D99999-01")) is None
 
 
@@ -132,8 +132,8 @@ def test_lot_frozen_before_collection_is_refused(client, auth, db):
         "/admin/lot/new/",
         data={
             "lot_number": "2611-D10001-01",
-            "product": str(product.id),
-            "donor": str(donor.id),
+            "product": product.catalog_number,
+            "donor": donor.code,
             "status": "available",
             "collected_on": "2026-11-02",
             "frozen_on": "2026-11-01",
