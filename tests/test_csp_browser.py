@@ -112,9 +112,13 @@ def test_public_pages_have_no_csp_violation(watch, seeded):
     with page.expect_navigation():
         page.select_option("#sort", index=1)
     watch.check(page.url)
+    # The walk really reached the filtered, re-sorted list (catalog.js submitted the sort menu).
+    assert all(part in page.url for part in ("category=", "cmv=", "sort=")), page.url
     # A product page reached from the filtered list.
     page.locator(".results a[href^='/products/']").first.click()
     watch.check(page.url)
+    assert re.search(r"/products/[a-z0-9-]+$", page.url), page.url
+    assert len(watch.policies) >= 12  # every document visited was checked for its policy
 
 
 def sign_in_as_admin(watch, make_user) -> None:

@@ -23,3 +23,11 @@ def site(app, database_url):
 def site_client(site, db):
     """A test client of ``site``; tables are emptied after the test."""
     return site.test_client()
+
+
+@pytest.fixture(scope="session")
+def csrf_site(app, database_url):
+    """The shop with CSRF protection on, as in production."""
+    application = build_app(database_url, WTF_CSRF_ENABLED=True)
+    yield application
+    dispose(application)

@@ -1,6 +1,7 @@
 """Helpers for the staff-account tests: apps with their own settings, signing in, reading responses."""
 
 import html
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -82,3 +83,10 @@ def post_all_at_once(url: str, forms: list[dict]) -> list[int]:
 
     with ThreadPoolExecutor(max_workers=len(forms)) as pool:
         return list(pool.map(post, forms))
+
+
+def csrf_token_of(html: str) -> str:
+    """The CSRF token a page's form carries."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)

@@ -22,14 +22,6 @@ from tests.conftest import STAFF_PASSWORD
 NO_MATCH = "That e-mail and password don't match an active staff account."
 
 
-@pytest.fixture(scope="module")
-def csrf_site(app, database_url):
-    """The shop with CSRF protection on, as in production."""
-    application = build_app(database_url, WTF_CSRF_ENABLED=True)
-    yield application
-    dispose(application)
-
-
 @pytest.fixture
 def csrf_client(csrf_site, db):
     return csrf_site.test_client()

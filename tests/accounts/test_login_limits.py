@@ -19,6 +19,7 @@ from shop.accounts import services
 from shop.extensions import limiter
 from tests.accounts.helpers import (
     build_app,
+    csrf_token_of,
     dispose,
     login,
     post_all_at_once,
@@ -235,20 +236,6 @@ def test_parallel_wrong_passwords_get_five_checks_with_redis(site, make_user, pa
 
 
 # --- only the form counts as a sign-in ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def csrf_site(app, database_url):
-    """The shop with CSRF protection on, as in production."""
-    application = build_app(database_url, WTF_CSRF_ENABLED=True)
-    yield application
-    dispose(application)
-
-
-def csrf_token_of(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
 
 
 NOT_A_FORM = {

@@ -1,6 +1,5 @@
 """Sessions end: at logout, when the password changes, after hours without activity; and start afresh at sign-in."""
 
-import re
 import time
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -9,7 +8,7 @@ import pytest
 from flask_login.utils import encode_cookie
 
 from shop.accounts.sessions import LAST_SEEN
-from tests.accounts.helpers import build_app, dispose, login, signed_in_user_id, text_of
+from tests.accounts.helpers import build_app, csrf_token_of, dispose, login, signed_in_user_id, text_of
 from tests.conftest import STAFF_PASSWORD
 
 HOUR = 3600
@@ -142,20 +141,6 @@ def test_flask_users_set_password_ends_the_users_sessions(site, make_user):
 # --- a fresh session at sign-in -------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def csrf_site(app, database_url):
-    """The shop with CSRF protection on, as in production."""
-    application = build_app(database_url, WTF_CSRF_ENABLED=True)
-    yield application
-    dispose(application)
-
-
-def form_token(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
 def raw_csrf_token(client) -> str | None:
     with client.session_transaction() as session:
         return session.get("csrf_token")
@@ -164,7 +149,7 @@ def raw_csrf_token(client) -> str | None:
 def test_the_csrf_token_is_new_after_sign_in(csrf_site, db, make_user):
     make_user("admin")
     client = csrf_site.test_client()
-    before = form_token(client.get("/login").text)
+    before = csrf_token_of(client.get("/login").text)
     raw_before = raw_csrf_token(client)
     response = client.post(
         "/login", data={"email": "admin@staff.test", "password": STAFF_PASSWORD, "csrf_token": before}
@@ -174,7 +159,7 @@ def test_the_csrf_token_is_new_after_sign_in(csrf_site, db, make_user):
     # A token someone saw (or planted) before sign-in no longer works after it.
     assert client.post("/logout", data={"csrf_token": before}).status_code == 400
     assert signed_in_user_id(client) is not None
-    after = form_token(client.get("/admin/").text)
+    after = csrf_token_of(client.get("/admin/").text)
     assert client.post("/logout", data={"csrf_token": after}).status_code == 302
 
 
