@@ -17,8 +17,8 @@ from shop.admin.catalog_csv import CatalogCSVView
 from shop.admin.dashboard import DashboardView
 from shop.admin.posts import PostEditorView, TopicView
 from shop.admin.users import UserView
-from shop.blog.models import Post, Topic
-from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
+from shop.blog.models import Topic
+from shop.catalog.models import Category, Donor, Lot, Product
 from shop.extensions import db
 from shop.security_headers import csp_nonce
 
@@ -42,5 +42,4 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(TopicView(Topic, db, name="Topics", category="Blog"))
     admin.add_view(UserView(User, db, name="Staff", endpoint="users"))
     admin.add_view(AuditView(audit.AuditEntry, db, name="Audit log", endpoint="audit"))
-    audit.track(Category, Product, Donor, DonorAllele, Lot, User, Post, Topic)
     return admin
