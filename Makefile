@@ -36,8 +36,10 @@ run: seed
 	@echo ""
 	$(BIN)/flask run
 
+# Test processes: pytest-xdist's "auto" is one per core; 0 runs the suite in this one process.
+PYTEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

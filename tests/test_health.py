@@ -58,7 +58,7 @@ def timed_get(client, path: str):
     return response, time.monotonic() - started
 
 
-def test_healthz_503_quickly_while_another_writer_holds_the_database(app, db, database_url):
+def test_healthz_503_quickly_while_another_writer_holds_the_database(app, committing_db, database_url):
     client = build_app(database_url).test_client()
     with locked_by_another_writer(database_url):
         response, seconds = timed_get(client, "/healthz")
@@ -69,7 +69,7 @@ def test_healthz_503_quickly_while_another_writer_holds_the_database(app, db, da
 
 
 @pytest.mark.parametrize("path", ["/", "/products/", "/blog/", "/sitemap.xml"])
-def test_a_page_waits_out_its_timeout_then_gets_a_503_not_a_500(app, db, database_url, path):
+def test_a_page_waits_out_its_timeout_then_gets_a_503_not_a_500(app, committing_db, database_url, path):
     # SQLite: the busy timeout runs out ("database is locked"); PostgreSQL: the statement timeout cancels the read.
     client = build_app(database_url).test_client()
     with locked_by_another_writer(database_url):
@@ -81,7 +81,7 @@ def test_a_page_waits_out_its_timeout_then_gets_a_503_not_a_500(app, db, databas
     assert client.get(path).status_code == 200
 
 
-def test_a_statement_over_the_timeout_is_cancelled_with_a_503(app, db, database_url):
+def test_a_statement_over_the_timeout_is_cancelled_with_a_503(app, committing_db, database_url):
     application = build_app(database_url)
 
     @application.get("/_slow")
@@ -109,7 +109,7 @@ def test_healthz_503_when_the_database_is_unreachable(url):
     assert seconds < 2
 
 
-def test_database_timeouts_reach_postgresql(app, db, database_url):
+def test_database_timeouts_reach_postgresql(app, committing_db, database_url):
     application = build_app(database_url, DATABASE_STATEMENT_TIMEOUT_MS=1234)
     with application.app_context():
         if _db.engine.dialect.name == "postgresql":
