@@ -16,7 +16,8 @@ Ask for one of three fixtures (every other fixture that touches the database bui
     Real commits on the empty database, seen by every connection: for a test that uses threads or
     a live HTTP server (the browser tests get it through ``live_server``), another process, a second
     engine or connection (locks, timeouts, connection settings) or the migrations. Its tables are
-    emptied after the test; with ``seeded`` as well, the demo data is loaded (and committed) first.
+    emptied after the test; with ``seeded`` as well, the seeded database's rows are copied in (and
+    committed) first. Ids start from 1.
 
 A thread other than the test's that reaches the database inside a ``db`` or ``seeded`` transaction
 gets an error saying to ask for ``committing_db``.
@@ -189,13 +190,33 @@ def _rolled_back(engine):
 def _empty_tables() -> None:
     """Delete every row, children first, so the next test starts from an empty database."""
     _db.session.rollback()
-    tables = list(reversed(_db.metadata.sorted_tables))
+    for table in reversed(_db.metadata.sorted_tables):
+        _db.session.execute(table.delete())
+    _db.session.commit()
+    _restart_ids()
+
+
+def _restart_ids() -> None:
+    """PostgreSQL: ids from 1 again (a rolled-back transaction leaves its sequences moved on)."""
     if _db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)  # "user" is a reserved word
-        _db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            _db.session.execute(table.delete())
+        _db.session.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'"))
+        _db.session.commit()
+
+
+def _copy_seeded_rows(seeded_engine) -> None:
+    """Commit the seeded database's rows into the empty one: the demo data, without loading seeds/ again."""
+    _empty_tables()  # the clocks the migrations made
+    with seeded_engine.connect() as source:
+        for table in _db.metadata.sorted_tables:
+            rows = [dict(row) for row in source.execute(table.select()).mappings()]
+            if rows:
+                _db.session.execute(table.insert(), rows)
+    if _db.engine.dialect.name == "postgresql":  # the sequences go on after the copied ids
+        for table in _db.metadata.sorted_tables:
+            if "id" in table.c and table.c.id.autoincrement in (True, "auto") and table.c.id.primary_key:
+                name = f'"{table.name}"'
+                sequence = f"pg_get_serial_sequence('{name}', 'id')"
+                _db.session.execute(text(f"SELECT setval({sequence}, max(id)) FROM {name} HAVING count(*) > 0"))
     _db.session.commit()
 
 
@@ -206,12 +227,9 @@ def db(request, app):
     try:
         if COMMITTING in names:
             with app.app_context():
-                if _db.engine.dialect.name == "postgresql":
-                    _empty_tables()  # ids from 1 again: rolled-back tests moved the sequences on
+                _restart_ids()
                 if SEEDED in names:
-                    from shop.seeds import load_seeds
-
-                    load_seeds(SEEDS)
+                    _copy_seeded_rows(request.getfixturevalue("seeded_engine"))
                 yield _db
                 _empty_tables()
                 _db.session.remove()
