@@ -132,7 +132,7 @@ def retry_messages(ids: list[int]) -> int:
 def counts_by_status() -> dict[str, int]:
     """How many messages are in each state, every state named (``flask outbox status``, the back office)."""
     rows = db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
-    return {**dict.fromkeys(STATUSES, 0), **dict(rows.tuples())}
+    return {**dict.fromkeys(STATUSES, 0), **dict(rows.all())}
 
 
 def forget_messages_to(address: str, template_prefix: str) -> int:
