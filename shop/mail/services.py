@@ -7,7 +7,7 @@ or not at all, and ``flask outbox work`` delivers it afterwards.
 
 import re
 import secrets
-from email.utils import formataddr, parseaddr
+from email.utils import formataddr, getaddresses, parseaddr
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
@@ -43,7 +43,10 @@ def checked_mailbox(raw: str) -> str:
     """A From or Reply-To value: an address with an optional display name ("CellShop <news@...>")."""
     if has_invisible_characters(raw):
         raise InvalidEmail("A mailbox can't contain line breaks or control characters.")
-    name, address = parseaddr(raw)
+    mailboxes = getaddresses([raw])
+    if len(mailboxes) != 1 or raw.count("@") != 1:
+        raise InvalidEmail("Give one mailbox, such as CellShop <news@cellshop.example>.")
+    name, address = mailboxes[0]
     return formataddr((name, checked_address(address))) if name else checked_address(address)
 
 
