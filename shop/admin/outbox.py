@@ -10,7 +10,7 @@ import hashlib
 import re
 from base64 import b64encode
 
-from flask import flash, redirect, request, url_for
+from flask import flash, request
 from flask_admin import expose
 from flask_admin.actions import action
 from markupsafe import Markup
@@ -99,17 +99,6 @@ class OutboxView(StaffModelView):
         count = retry_messages([require_record_id(i) for i in ids])
         db.session.commit()
         flash(f"{count} message(s) queued again; the worker sends them on its next round.", "success")
-
-    @expose("/retry/", methods=["POST"])
-    def retry_view(self):
-        """The details page's "Retry now" button."""
-        if not self.may_edit():
-            return self.inaccessible_callback("retry_view")
-        message_id = require_record_id(request.form.get("id"))
-        count = retry_messages([message_id])
-        db.session.commit()
-        flash("Queued again: the worker sends it on its next round." if count else "Nothing to retry.", "success")
-        return redirect(url_for(".details_view", id=message_id))
 
     @expose("/html/")
     def html_view(self):

@@ -154,7 +154,7 @@ def _week_posts(moment: datetime) -> list[tuple[Post, datetime]]:
         .order_by(PostNotice.announced_at)
         .options(selectinload(Post.topics))
     )
-    return list(rows.tuples())
+    return [(post, at) for post, at in rows]
 
 
 def _already_sent(subscriber_ids: list[int], post_ids: list[int]) -> set[tuple[int, int]]:
@@ -165,7 +165,7 @@ def _already_sent(subscriber_ids: list[int], post_ids: list[int]) -> set[tuple[i
             Delivery.subscriber_id.in_(subscriber_ids), Delivery.post_id.in_(post_ids)
         )
     )
-    return set(rows.tuples())
+    return {(post_id, subscriber_id) for post_id, subscriber_id in rows}
 
 
 def _digest_wants(subscriber: Subscriber, post: Post, announced: datetime) -> bool:

@@ -54,7 +54,7 @@ def _utc_day(column):
 def _per_day(column, *conditions, since: datetime) -> dict[date, int]:
     day = _utc_day(column)
     rows = db.session.execute(select(day, func.count()).where(column >= since, *conditions).group_by(day))
-    return {(d if isinstance(d, date) else date.fromisoformat(d)): n for d, n in rows.tuples()}
+    return {(d if isinstance(d, date) else date.fromisoformat(d)): n for d, n in rows}
 
 
 def active_per_day(days: int = 90, today: date | None = None) -> list[tuple[date, int]]:
