@@ -8,6 +8,7 @@ or not at all, and ``flask outbox work`` delivers it afterwards.
 import re
 import secrets
 from email.utils import formataddr, getaddresses, parseaddr
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
@@ -39,6 +40,7 @@ def checked_address(raw: object) -> str:
         raise InvalidEmail(str(error)) from None
 
 
+@lru_cache(maxsize=64)  # the configured From and Reply-To, checked once rather than for each of 10,000 notices
 def checked_mailbox(raw: str) -> str:
     """A From or Reply-To value: an address with an optional display name ("CellShop <news@...>")."""
     if has_invisible_characters(raw):
