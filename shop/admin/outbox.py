@@ -96,7 +96,7 @@ class OutboxView(StaffModelView):
     @action("retry", "Retry now", "Queue the selected failed or waiting messages again, due now?")
     def action_retry(self, ids):
         """Queue the ticked messages again (sent ones are left alone)."""
-        count = retry_messages([require_record_id(i) for i in ids])
+        count = retry_messages([int(i) for i in ids])  # parsed as record ids already (StrictParams)
         db.session.commit()
         flash(f"{count} message(s) queued again; the worker sends them on its next round.", "success")
 
