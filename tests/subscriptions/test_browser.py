@@ -34,7 +34,7 @@ def test_a_reader_subscribes_confirms_gets_a_notice_and_leaves(page, live_server
     with SMTPServer() as smtp:
         page.goto("/blog/")
         box = page.locator("form.subscribe-sidebar")
-        box.get_by_label("E-mail address").fill("reader@lab.example")
+        box.get_by_label("Your e-mail").fill("reader@lab.example")
         box.locator("summary").click()
         box.get_by_label("Gene editing").uncheck()
         box.get_by_role("button", name="Subscribe").click()
