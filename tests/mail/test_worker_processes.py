@@ -34,8 +34,8 @@ def start_worker(database_url: str, smtp_url: str, **settings) -> subprocess.Pop
         FLASK_APP="app.py", SHOP_ENV="production", SECRET_KEY="k" * 40, SITE_URL="http://shop.example",
         DATABASE_URL=database_url, SMTP_URL=smtp_url, OUTBOX_LEASE_SECONDS="4", OUTBOX_BATCH_SIZE="20",
         OUTBOX_POLL_SECONDS="0.2", OUTBOX_RETRY_BASE_SECONDS="0", SMTP_TIMEOUT="5",
-        **{key: str(value) for key, value in settings.items()},
     )  # fmt: skip
+    env.update({key: str(value) for key, value in settings.items()})
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "outbox", "work"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
