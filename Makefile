@@ -30,11 +30,13 @@ seed: db
 	$(BIN)/flask seed
 	$(BIN)/flask users demo
 
+# The outbox worker runs beside the web server (mail lands in instance/mail/ unless SMTP_URL is set);
+# Ctrl+C stops both.
 run: seed
 	@echo ""
-	@echo "CellShop is starting on http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
+	@echo "CellShop is starting on http://$(HOST):$(PORT)/  (Ctrl+C to stop), with its mail worker"
 	@echo ""
-	$(BIN)/flask run
+	@$(BIN)/flask outbox work & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; $(BIN)/flask run
 
 # Test processes: pytest-xdist's "auto" is one per core; 0 runs the suite in this one process. An idle
 # worker takes queued tests from a busy one (worksteal), so a few long tests don't leave a core waiting.

@@ -37,6 +37,7 @@ def register_request_guards(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions of ``shop.extensions`` to this app."""
     from shop.extensions import cache, csrf, db, limiter, login_manager, migrate
+    from shop.mail import delivery as mail_delivery
 
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database_engine_options(app.config)
     db.init_app(app)
@@ -45,6 +46,7 @@ def register_extensions(app: Flask) -> None:
     cache.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
     csrf.init_app(app)
+    mail_delivery.init_app(app)  # Flask-Mailman, configured from SMTP_URL or MAIL_FOLDER
 
 
 def register_blueprints(app: Flask) -> None:
@@ -54,10 +56,14 @@ def register_blueprints(app: Flask) -> None:
     from shop.blog.views import bp as blog_bp
     from shop.catalog.views import bp as catalog_bp
     from shop.main import bp as main_bp
+    from shop.subscriptions import init_app as init_subscriptions
+    from shop.subscriptions.views import bp as subscriptions_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(blog_bp)
+    app.register_blueprint(subscriptions_bp)
+    init_subscriptions(app)  # listens to the blog's publish signal; gives the outbox worker its jobs
     app.register_blueprint(accounts_bp)
     init_admin(app)
 

@@ -1,4 +1,4 @@
-"""``flask`` commands: seeding the demo data."""
+"""``flask`` commands: seeding the demo data, and each feature's group (users, catalog, blog, outbox)."""
 
 import click
 from flask import Flask
@@ -22,8 +22,10 @@ def init_app(app: Flask) -> None:
     from shop.accounts.cli import users_cli
     from shop.blog.cli import blog_cli
     from shop.catalog.cli import catalog_cli
+    from shop.mail.cli import outbox_cli
 
     app.cli.add_command(seed_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(catalog_cli)
     app.cli.add_command(blog_cli)
+    app.cli.add_command(outbox_cli)

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -55,6 +56,31 @@ class Config:
     # Absolute base for canonical links, the sitemap and feeds, e.g. https://shop.example.
     # Empty means "the request's host", which TRUSTED_HOSTS must then vouch for (see check_deployment).
     SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
+    # Mail (shop/mail/): every message goes through the outbox table; `flask outbox work` delivers it.
+    # SMTP_URL: smtp://host:25 (plain), smtp+starttls://user:password@host:587, smtps://user:password@host:465.
+    # Unset: each message is written to MAIL_FOLDER as an .eml file (and shown in the back office).
+    SMTP_URL = os.environ.get("SMTP_URL", "")
+    SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", 20))
+    MAIL_FOLDER = Path(os.environ.get("MAIL_FOLDER", INSTANCE_DIR / "mail"))
+    MAIL_FROM = os.environ.get("MAIL_FROM", "CellShop <news@cellshop.example>")
+    MAIL_REPLY_TO = os.environ.get("MAIL_REPLY_TO", CONTACT_EMAIL)
+    # Messages a worker claims at once, and how long its claim lasts before another worker may take them.
+    OUTBOX_BATCH_SIZE = int(os.environ.get("OUTBOX_BATCH_SIZE", 50))
+    OUTBOX_LEASE_SECONDS = float(os.environ.get("OUTBOX_LEASE_SECONDS", 300))
+    # A failed delivery is tried again after 1, 2, 4 ... minutes (at most 6 hours apart), then marked failed.
+    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", 10))
+    OUTBOX_RETRY_BASE_SECONDS = float(os.environ.get("OUTBOX_RETRY_BASE_SECONDS", 60))
+    OUTBOX_RETRY_MAX_SECONDS = float(os.environ.get("OUTBOX_RETRY_MAX_SECONDS", 6 * 3600))
+    # How long an idle worker waits before looking again, and how long sent messages are kept.
+    OUTBOX_POLL_SECONDS = float(os.environ.get("OUTBOX_POLL_SECONDS", 2))
+    OUTBOX_KEEP_SENT_DAYS = int(os.environ.get("OUTBOX_KEEP_SENT_DAYS", 30))
+    # Blog subscriptions (shop/subscriptions/): sign-ups per client address, and e-mails per address typed.
+    SUBSCRIBE_LIMIT_PER_ADDRESS = os.environ.get("SUBSCRIBE_LIMIT_PER_ADDRESS", "10 per hour")
+    SUBSCRIBE_LIMIT_PER_EMAIL = os.environ.get("SUBSCRIBE_LIMIT_PER_EMAIL", "3 per day")
+    SUBSCRIPTION_CONFIRM_DAYS = int(os.environ.get("SUBSCRIPTION_CONFIRM_DAYS", 7))
+    # The weekly digest goes out on this weekday (0 = Monday) from this hour (UTC) on.
+    DIGEST_WEEKDAY = int(os.environ.get("DIGEST_WEEKDAY", 0))
+    DIGEST_HOUR_UTC = int(os.environ.get("DIGEST_HOUR_UTC", 8))
     PRODUCTS_PER_PAGE = 24
     POSTS_PER_PAGE = 10
     REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -114,6 +140,9 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     CACHE_TYPE = "NullCache"  # tests see fresh pages; tests/test_page_cache.py turns it on
     CONTENT_STAMP_TTL = 0  # tests change rows behind the app's back and look at once
+    SMTP_URL = ""
+    MAIL_FOLDER = Path(tempfile.mkdtemp(prefix="cellshop-test-mail-"))  # never the worktree's instance/mail
+    OUTBOX_RETRY_BASE_SECONDS = 0  # a failed delivery is due again at once; tests check the growth, not the wait
 
 
 class ConfigurationError(RuntimeError):

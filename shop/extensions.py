@@ -3,6 +3,7 @@
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -32,6 +33,8 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+# Builds and delivers the outbox's messages (SMTP or .eml files, see shop/mail/delivery.py); nothing else uses it.
+mail = Mail()
 # CACHE_TYPE: SimpleCache (this process) by default, RedisCache when REDIS_URL is set.
 # A store that is down makes pages uncached, not failed (see shop/cache_store.py).
 cache = ResilientCache()

@@ -27,12 +27,13 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @public_page(areas=("catalog", "blog"))
 def home():
-    """The home page: what the shop offers, categories and featured products."""
+    """The home page: what the shop offers, categories, featured products, the latest posts and the subscribe box."""
     return render_template(
         "main/home.html",
         categories=catalog.categories_with_counts(),
         featured=catalog.featured_products(),
         latest_posts=blog.recent_posts(3),
+        subscribe_topics=[topic for topic, _ in blog.sidebar_context()["sidebar_topics"]],
     )
 
 

@@ -47,6 +47,7 @@ FIXED_HEADERS = {
 # A year; browsers only honour it when it arrives over HTTPS, and it is only sent then.
 STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 _NONCE_KEY = "cellshop.csp_nonce"
+_OWN_POLICY_KEY = "cellshop.csp_own_policy"
 
 
 def csp_nonce() -> str:
@@ -64,11 +65,27 @@ def content_security_policy(nonce: str | None) -> str:
     return "; ".join(f"{directive} {sources}" for directive, sources in policy.items())
 
 
+def use_own_policy(policy: dict[str, str]) -> None:
+    """Send this request's response with ``policy`` instead of the site's (an e-mail's HTML in a sandboxed frame).
+
+    For a document the shop did not write the markup of, to be framed by a
+    back-office page: it gets a policy of its own that is stricter where it
+    matters (no scripts at all, ``sandbox``), and may be framed by the shop only.
+    """
+    request.environ[_OWN_POLICY_KEY] = policy
+
+
 def add_security_headers(response):
     """Add the headers to a response, error pages, 304s and cached pages alike."""
+    own = request.environ.get(_OWN_POLICY_KEY)
+    if own is not None and own.get("frame-ancestors") == "'self'":
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
     for name, value in FIXED_HEADERS.items():
         response.headers.setdefault(name, value)
-    response.headers["Content-Security-Policy"] = content_security_policy(request.environ.get(_NONCE_KEY))
+    if own is not None:
+        response.headers["Content-Security-Policy"] = "; ".join(f"{d} {s}".strip() for d, s in own.items())
+    else:
+        response.headers["Content-Security-Policy"] = content_security_policy(request.environ.get(_NONCE_KEY))
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
     return response

@@ -8,7 +8,10 @@ PERMISSIONS = {
     "catalog.view": "See products, donors and lots in the back office",
     "catalog.edit": "Create, change and delete products, donors and lots; import CSV",
     "blog.edit": "Write and publish posts and topics",
-    "subscribers.view": "See subscribers",
+    "subscribers.view": "See blog subscribers, their counts and chart; export them as CSV",
+    "subscribers.manage": "Unsubscribe and delete blog subscribers",
+    "mail.view": "Read the mail outbox: what was sent, what waits, what failed",
+    "mail.retry": "Retry outgoing mail that failed",
     "inquiries.work": "Work the inquiry inbox and send quotes",
     "orders.view": "See orders and payments",
     "users.manage": "Create, change and deactivate staff accounts",
@@ -22,7 +25,17 @@ ROLES: dict[str, dict] = {
     },
     "marketing": {
         "label": "Marketing",
-        "permissions": frozenset({"catalog.view", "catalog.edit", "blog.edit", "subscribers.view"}),
+        "permissions": frozenset(
+            {
+                "catalog.view",
+                "catalog.edit",
+                "blog.edit",
+                "subscribers.view",
+                "subscribers.manage",
+                "mail.view",
+                "mail.retry",
+            }
+        ),
     },
     "sales": {
         "label": "Sales",

@@ -1,15 +1,28 @@
 """The back-office home: panels that features add to."""
 
 from flask_admin import expose
+from flask_login import current_user
 
+from shop.admin.charts import line_chart
 from shop.admin.security import StaffIndexView
 from shop.catalog import services as catalog
+from shop.mail.services import counts_by_status as outbox_counts
+from shop.subscriptions import stats as subscribers
 
 
 class DashboardView(StaffIndexView):
-    """Catalog size by category, products without lots, lots running low."""
+    """Catalog size by category, products without lots, lots running low; subscribers and the outbox, for who may."""
 
     @expose("/")
     def index(self):
-        """Render the dashboard's panels."""
-        return self.render("admin/dashboard.html", catalog=catalog.catalog_health())
+        """Render the dashboard's panels (each only for staff whose role may see what it shows)."""
+        panels = {}
+        if current_user.can("subscribers.view"):
+            panels["subscribers"] = {
+                "chart": line_chart(subscribers.active_per_day(90)),
+                "by_status": subscribers.counts_by_status(),
+                "by_topic": subscribers.counts_by_topic(),
+            }
+        if current_user.can("mail.view"):
+            panels["outbox"] = outbox_counts()
+        return self.render("admin/dashboard.html", catalog=catalog.catalog_health(), **panels)

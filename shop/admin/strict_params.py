@@ -9,6 +9,7 @@ value is a 400, an id that can't exist a 404, never a database error.
 from flask import abort, redirect, request
 from flask_admin.contrib.sqla.filters import FilterConverter
 from flask_admin.helpers import flash_errors, get_redirect_target
+from flask_admin.model import filters
 from flask_admin.model.filters import BaseIntFilter, BaseIntListFilter
 from sqlalchemy import BigInteger
 
@@ -87,3 +88,8 @@ class BoundedFilterConverter(FilterConverter):
     int_filters = tuple(
         _bounded(f) if issubclass(f, (BaseIntFilter, BaseIntListFilter)) else f for f in FilterConverter.int_filters
     )
+
+    @filters.convert("utcdatetime")
+    def conv_utc_datetime(self, column, name, **kwargs):
+        """UTCDateTime columns (a TypeDecorator Flask-Admin doesn't know) filter as the datetimes they hold."""
+        return self.conv_datetime(column, name, **kwargs)
