@@ -38,8 +38,11 @@ run: seed
 	@echo ""
 	@$(BIN)/flask outbox work & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; $(BIN)/flask run
 
+# Test processes: pytest-xdist's "auto" is one per core; 0 runs the suite in this one process. An idle
+# worker takes queued tests from a busy one (worksteal), so a few long tests don't leave a core waiting.
+PYTEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

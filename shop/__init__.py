@@ -19,6 +19,7 @@ def create_app(config: object | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_content_clocks(app)
+    register_audit_log(app)
     register_template_helpers(app)
     register_errors(app)
     register_security_headers(app)
@@ -74,6 +75,16 @@ def register_content_clocks(app: Flask) -> None:
 
     register_catalog_clock()
     register_blog_clock()
+
+
+def register_audit_log(app: Flask) -> None:
+    """Which models' saves the audit log records, whoever saves them: the back office, a command or the seeds."""
+    from shop import audit
+    from shop.accounts.models import User
+    from shop.blog.models import Post, Topic
+    from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
+
+    audit.track(Category, Product, Donor, DonorAllele, Lot, User, Post, Topic)
 
 
 def register_template_helpers(app: Flask) -> None:

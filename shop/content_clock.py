@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, has_app_context, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import Integer, String, event, insert, inspect, literal, null, select, type_coerce, update
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -184,16 +184,15 @@ def reading(area: str) -> Clock:
     """The area's clock as this request sees it: read once per request, and at most once per TTL per process."""
     if not has_request_context():
         return _read_clocks()[checked_area(area)]
-    # Kept on the request, not on g, which outlives a request when an app context is already pushed.
-    environ = request.environ
-    if _READINGS not in environ:
-        environ[_READINGS] = _process_readings()
-    return environ[_READINGS][checked_area(area)]
+    if _READINGS not in g:
+        setattr(g, _READINGS, _process_readings())
+    return getattr(g, _READINGS)[checked_area(area)]
 
 
 def forget_readings() -> None:
-    """This process reads the clocks again on its next request (after its own commit moved one)."""
+    """This process, and this request, read the clocks again (after its own commit moved one)."""
     current_app.extensions.pop(_READINGS, None)
+    g.pop(_READINGS, None)
 
 
 def _process_readings() -> dict[str, Clock]:

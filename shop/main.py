@@ -97,7 +97,7 @@ def search():
 
 @bp.get("/uploads/<path:name>")
 def upload(name: str):
-    """Uploaded files (product images). Names are random and never reused, so they cache for a year."""
+    """Uploaded files (product images and post covers). Names are random and never reused, so they cache for a year."""
     if not name.startswith(("products/", "posts/")):
         abort(404)
     return send_from_directory(current_app.config["UPLOAD_FOLDER"], name, max_age=365 * 24 * 3600)

@@ -1,10 +1,8 @@
-"""Column types and helpers shared by every feature's models."""
+"""Column types shared by every feature's models: UTC datetimes and the clock their defaults read."""
 
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, TypeDecorator
-
-from shop.extensions import db
 
 
 def utcnow() -> datetime:
@@ -33,23 +31,3 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
-
-
-def fetch_rows(query) -> list[tuple]:
-    """Every row of ``query`` as the driver's plain tuples, for reading large result sets quickly.
-
-    No SQLAlchemy rows and no column types: a third of the time for 100,000
-    rows, but values come back as the driver gives them (SQLite booleans are 0
-    and 1, its datetimes ISO strings). Sent through the engine, so statement
-    events (and the tests' query counts) still see it.
-    """
-    connection = db.session.connection()
-    compiled = query.compile(dialect=connection.dialect)
-    params = compiled.params
-    if compiled.positiontup is not None:  # qmark drivers (SQLite) take a tuple in placeholder order
-        params = tuple(params[name] for name in compiled.positiontup)
-    result = connection.exec_driver_sql(compiled.string, params)
-    try:
-        return result.cursor.fetchall()
-    finally:
-        result.close()

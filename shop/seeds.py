@@ -5,7 +5,8 @@ code, lot number), so running it again updates rows instead of duplicating them.
 """
 
 import csv
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -13,34 +14,72 @@ from sqlalchemy import select
 
 from shop.blog.models import Post, Topic
 from shop.blog.services import PostContent, publish_post, save_post
-from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
+from shop.catalog import rules
+from shop.catalog.models import LOT_STATUSES, SEROSTATUS, SEXES, SMOKING, Category, Donor, DonorAllele, Lot, Product
 from shop.extensions import db
+from shop.urls import slugify
 
-PRODUCT_FIELDS = (
-    "name",
-    "slug",
-    "cell_type",
-    "markers",
-    "tissue_source",
-    "mobilization",
-    "donor_health",
-    "format",
-    "container",
-    "unit_size",
-    "cells_per_unit",
-    "isolation_method",
-    "min_purity",
-    "min_viability",
-    "grade",
-    "price_cents",
-    "lead_time_days",
-    "shipping_condition",
-    "stability",
-    "donor_selectable",
-    "recallable_donors",
-    "applications",
-    "featured",
-)
+
+class SeedError(ValueError):
+    """A seed file holds a value the catalog's rules refuse: the message names the file, the field and the rule."""
+
+
+DONOR_RULES: dict[str, Callable] = {
+    "code": rules.donor_code,
+    "sex": rules.choice(SEXES),
+    "age": rules.donor_age,
+    "ethnicity": rules.text(60),
+    "bmi": rules.bmi,
+    "blood_type": rules.text(4),
+    "hla": rules.hla_typing,
+    "cmv": rules.choice(SEROSTATUS),
+    "ebv": rules.choice(SEROSTATUS),
+    "smoking": lambda text: rules.choice(SMOKING)(text or "none"),
+    "disease_state": lambda text: rules.text(120)(text.strip()) or None,
+    "recallable": rules.boolean,
+    "donations": rules.donations,
+}
+PERCENTAGES = ("viability", "purity", "cd3_pct", "cd4_pct", "cd8_pct", "cd19_pct", "cd14_pct", "cd56_pct")
+LOT_RULES: dict[str, Callable] = {
+    "lot_number": rules.lot_number,
+    "catalog_number": rules.catalog_number,
+    "donor_code": rules.donor_code,
+    "collected_on": rules.iso_date,
+    "frozen_on": rules.iso_date,
+    "total_cells": rules.cell_count,
+    **dict.fromkeys(PERCENTAGES, rules.percentage),
+    "units_available": rules.units_in_stock,
+    "status": rules.choice(LOT_STATUSES),
+}
+
+
+def _checked(where: str, errors: Mapping[str, str]) -> None:
+    """Refuse the whole load, naming every field of ``where`` that breaks a rule."""
+    if errors:
+        raise SeedError(f"{where}: " + "; ".join(f"{name}: {message}" for name, message in errors.items()))
+
+
+def _read_row(where: str, row: Mapping[str, str], field_rules: Mapping[str, Callable]) -> dict:
+    """A CSV row's cells read by their rules; every broken rule is reported at once."""
+    values, errors = {}, {}
+    for name, rule in field_rules.items():
+        try:
+            values[name] = rule(row.get(name) or "")
+        except rules.RuleError as exc:
+            errors[name] = str(exc)
+    _checked(where, errors)
+    return values
+
+
+def _as_text(value) -> str:
+    """A YAML value as the text a CSV cell would hold, for the same rules to read."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value)
+    return str(value)
 
 
 def read_front_matter(path: Path) -> tuple[dict, str]:
@@ -82,14 +121,6 @@ class Tally:
         return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
 
 
-def _blank_to_none(value: str):
-    return value if value not in ("", None) else None
-
-
-def _number(value: str, kind=float):
-    return kind(value) if value not in ("", None) else None
-
-
 def load_categories(folder: Path) -> Tally:
     """Upsert categories from categories.yaml."""
     tally = Tally()
@@ -102,16 +133,23 @@ def load_categories(folder: Path) -> Tally:
 
 
 def load_products(folder: Path) -> Tally:
-    """Upsert products from products/*.md."""
+    """Upsert products from products/*.md, each field read by the catalog's rules as the CSV import reads it."""
     categories = {c.slug: c for c in db.session.scalars(select(Category))}
     tally = Tally()
     for path in sorted((folder / "products").glob("*.md")):
         meta, body = read_front_matter(path)
-        fields = {name: meta.get(name) for name in PRODUCT_FIELDS}
-        fields["category"] = categories[meta["category"]]
-        fields["description"] = body
-        fields["applications"] = list(meta.get("applications") or [])
-        product, new = _upsert(Product, "catalog_number", meta["catalog_number"], fields)
+        unknown = sorted(set(meta) - set(rules.PRODUCT_FIELDS))
+        texts = {name: _as_text(value) for name, value in meta.items()}
+        values, errors = rules.product_values({**texts, "description": body})
+        errors.update(dict.fromkeys(unknown, "not a product field"))
+        if "category" in values and values["category"] not in categories:
+            errors["category"] = f"There is no category with the slug {values['category']!r}."
+        _checked(str(path), errors)
+        number = values.pop("catalog_number")
+        fields = {name: value for name, value in values.items() if name not in ("price", "slug", "category")}
+        fields.update(category=categories[values["category"]], price_cents=values["price"])
+        fields["slug"] = values["slug"] or slugify(values["name"])
+        product, new = _upsert(Product, "catalog_number", number, fields)
         tally.add(product, new)
     db.session.flush()
     return tally
@@ -120,25 +158,15 @@ def load_products(folder: Path) -> Tally:
 def load_donors(folder: Path) -> Tally:
     """Upsert donors and their HLA alleles from donors.csv."""
     tally = Tally()
-    with (folder / "donors.csv").open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            fields = {
-                "sex": row["sex"],
-                "age": int(row["age"]),
-                "ethnicity": row["ethnicity"],
-                "bmi": _number(row["bmi"]),
-                "blood_type": row["blood_type"],
-                "cmv_status": row["cmv"],
-                "ebv_status": row["ebv"],
-                "smoking": row["smoking"] or "none",
-                "disease_state": _blank_to_none(row["disease_state"]),
-                "recallable": row["recallable"].strip().lower() == "true",
-                "donations": int(row["donations"]),
-            }
-            donor, new = _upsert(Donor, "code", row["code"], fields)
-            alleles = row["hla"].split()
-            if [a.allele for a in donor.alleles] != sorted(alleles):
-                donor.alleles = [DonorAllele(allele=a) for a in sorted(alleles)]
+    path = folder / "donors.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            values = _read_row(f"{path}, line {line}", row, DONOR_RULES)
+            code, alleles = values.pop("code"), values.pop("hla")
+            values.update(cmv_status=values.pop("cmv"), ebv_status=values.pop("ebv"))
+            donor, new = _upsert(Donor, "code", code, values)
+            if [a.allele for a in donor.alleles] != alleles:
+                donor.alleles = [DonorAllele(allele=a) for a in alleles]
             tally.add(donor, new)
     db.session.flush()
     return tally
@@ -149,24 +177,33 @@ def load_lots(folder: Path) -> Tally:
     products = {p.catalog_number: p for p in db.session.scalars(select(Product))}
     donors = {d.code: d for d in db.session.scalars(select(Donor))}
     tally = Tally()
-    with (folder / "lots.csv").open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            fields = {
-                "product": products[row["catalog_number"]],
-                "donor": donors[row["donor_code"]],
-                "collected_on": date.fromisoformat(row["collected_on"]),
-                "frozen_on": date.fromisoformat(row["frozen_on"]) if row["frozen_on"] else None,
-                "total_cells": _number(row["total_cells"], int),
-                "viability": _number(row["viability"]),
-                "purity": _number(row["purity"]),
-                "units_available": int(row["units_available"]),
-                "status": row["status"],
-            }
-            for marker in ("cd3", "cd4", "cd8", "cd19", "cd14", "cd56"):
-                fields[f"{marker}_pct"] = _number(row[f"{marker}_pct"])
-            lot, new = _upsert(Lot, "lot_number", row["lot_number"], fields)
+    path = folder / "lots.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            where = f"{path}, line {line}"
+            values = _read_row(where, row, LOT_RULES)
+            _checked(where, _lot_errors(values, products, donors))
+            number = values.pop("lot_number")
+            values.update(product=products[values.pop("catalog_number")], donor=donors[values.pop("donor_code")])
+            lot, new = _upsert(Lot, "lot_number", number, values)
             tally.add(lot, new)
     return tally
+
+
+def _lot_errors(values: dict, products: dict, donors: dict) -> dict[str, str]:
+    """What a lot's row gets wrong beyond its own cells: unknown product or donor, dates in the wrong order."""
+    errors = {}
+    if values["catalog_number"] not in products:
+        errors["catalog_number"] = f"There is no product {values['catalog_number']}."
+    if values["donor_code"] not in donors:
+        errors["donor_code"] = f"There is no donor {values['donor_code']}."
+    if values["collected_on"] is None:
+        errors["collected_on"] = "A value is required."
+    try:
+        rules.frozen_after_collection(values["collected_on"], values["frozen_on"])
+    except rules.RuleError as exc:
+        errors["frozen_on"] = str(exc)
+    return errors
 
 
 def load_topics(folder: Path) -> Tally:

@@ -65,9 +65,9 @@ def absolute_url(endpoint: str, **values) -> str:
     return site_root() + url_for(endpoint, **values)
 
 
-# The header's sections. Blog, Quote and Contact pages arrive with later
-# features; until their endpoint exists the link is left out (Contact falls
-# back to e-mail), so the header never leads to a missing page.
+# The header's sections. The Quote and Contact pages arrive with the inquiries
+# feature; until an endpoint exists its link is left out (Contact falls back to
+# e-mail), so the header never leads to a missing page.
 NAV = (
     ("Products", "catalog.product_list"),
     ("Blog", "blog.index"),

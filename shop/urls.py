@@ -22,6 +22,15 @@ def slugify(text: str, max_length: int | None = None) -> str:
     return slug[:max_length].rstrip("-") if max_length else slug
 
 
+def free_slug(base: str, taken: set[str], max_length: int) -> str:
+    """``base``, or ``base-2``, ``base-3`` ... whichever is not taken, cut to fit ``max_length`` with its suffix."""
+    base = base[: max_length - 7].rstrip("-") or "page"  # room for a "-123456" suffix
+    candidate, suffix = base, 2
+    while candidate in taken:
+        candidate, suffix = f"{base}-{suffix}", suffix + 1
+    return candidate
+
+
 def page_number(raw: str | None) -> int:
     """A ``page`` query parameter as a positive number; anything else is page 1."""
     raw = raw or "1"

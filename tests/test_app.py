@@ -5,10 +5,9 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from shop import create_app
 from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
-from shop.config import TestConfig
 from shop.extensions import db as _db
+from tests.apps import app_with
 from tests.conftest import STAFF_PASSWORD
 
 
@@ -19,11 +18,8 @@ def test_healthz_ok_when_database_answers(client):
 
 
 def test_healthz_503_when_database_is_down(tmp_path):
-    class Broken(TestConfig):
-        # A SQLite file inside a directory that does not exist cannot be opened.
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path}/missing/dir/db.sqlite"
-
-    response = create_app(Broken).test_client().get("/healthz")
+    # A SQLite file inside a directory that does not exist cannot be opened.
+    response = app_with(f"sqlite:///{tmp_path}/missing/dir/db.sqlite").test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "unavailable"
 
@@ -68,11 +64,7 @@ def test_413_page_for_a_body_over_max_content_length(client, auth, app, url, rol
 def app_showing_500s(database_url, db):
     """A second app on the test database that draws the 500 page instead of re-raising, with two test views."""
 
-    class Config(TestConfig):
-        TESTING = False  # let the error handler run instead of re-raising
-        SQLALCHEMY_DATABASE_URI = database_url
-
-    app = create_app(Config)
+    app = app_with(database_url, TESTING=False)  # the error handler runs instead of re-raising
 
     @app.post("/_write-then-fail/<how>")
     def write_then_fail(how: str):

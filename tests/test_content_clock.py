@@ -4,16 +4,15 @@ from datetime import timedelta
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import event, select, text, update
+from sqlalchemy import select, text, update
 
-from shop import create_app
 from shop.blog.models import Post
 from shop.catalog.index import catalog_index
 from shop.catalog.models import Lot, Product
-from shop.config import TestConfig
 from shop.content_clock import Clock, ContentClock, forget_readings, mark_content_changed, reading
 from shop.models import utcnow
 from shop.page_cache import public_page
+from tests.apps import app_with, new_request, statements_sent
 from tests.blog.conftest import SEED_URL, create_post
 from tests.factories import LotFactory, ProductFactory
 
@@ -24,12 +23,7 @@ BOTH = ["/", "/sitemap.xml", "/search?q=cells"]
 
 
 def _cached_app(database_url, ttl: float):
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = database_url
-        CACHE_TYPE = "SimpleCache"
-        CONTENT_STAMP_TTL = ttl
-
-    return create_app(Config)
+    return app_with(database_url, CACHE_TYPE="SimpleCache", CONTENT_STAMP_TTL=ttl)
 
 
 @pytest.fixture(scope="module")
@@ -72,17 +66,8 @@ def site(seeded):
 
 def visit(app, client, url) -> tuple[str, int]:
     """GET ``url``: its ETag and the number of SQL statements the request sent."""
-    from shop.extensions import db
-
-    statements = []
-    with app.app_context():
-        engine = db.engine
-    record = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_sent() as statements:
         response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 200, url
     return response.headers["ETag"], len(statements)
 
@@ -227,17 +212,17 @@ def test_an_older_reading_never_rebuilds_the_index(app, site):
     """A reading older than the index's (another process's, or one kept for the TTL) keeps the index;
     only a newer one rebuilds it."""
     _set_catalog_changes(site, 10)
-    with app.test_request_context("/products/"):
+    with new_request(app, "/products/"):
         index = catalog_index()
     for older in (9, 1, 0):
         _set_catalog_changes(site, older)
-        with app.test_request_context("/products/"):
+        with new_request(app, "/products/"):
             assert catalog_index() is index, older
     _set_catalog_changes(site, 10)
-    with app.test_request_context("/products/"):
+    with new_request(app, "/products/"):
         assert catalog_index() is index
     _set_catalog_changes(site, 11)
-    with app.test_request_context("/products/"):
+    with new_request(app, "/products/"):
         assert catalog_index() is not index
 
 
@@ -268,7 +253,7 @@ def test_a_page_cannot_declare_an_unknown_area(areas):
         public_page(areas=areas)
 
 
-def test_the_migration_carries_the_stamp_over(app, db):
+def test_the_migration_carries_the_stamp_over(app, db, committing_db):
     """Upgrading from the one site_state stamp starts every clock at its time; downgrading keeps the latest."""
     stamp = "2026-11-30 12:00:00"
     try:

@@ -15,7 +15,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from shop.blog.models import Post
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import sign_in_with_the_form
 
 pytestmark = pytest.mark.browser
 
@@ -125,10 +125,7 @@ def sign_in_as_admin(watch, make_user) -> None:
     """Sign in through the login form, CSRF token and all."""
     make_user("admin", email="ada@staff.test")
     watch.visit("/login?next=/admin/")
-    watch.page.get_by_label("E-mail").fill("ada@staff.test")
-    watch.page.get_by_label("Password").fill(STAFF_PASSWORD)
-    watch.page.get_by_role("button", name="Sign in").click()
-    watch.page.wait_for_url("**/admin/")
+    sign_in_with_the_form(watch.page, "ada@staff.test", "**/admin/")
     watch.check("/admin/")
 
 

@@ -16,7 +16,7 @@ def _stored_body(db) -> str:
     return db.session.execute(text("SELECT body_html FROM post WHERE slug = 't'")).scalar_one()
 
 
-def test_stored_post_tables_lose_their_style_attributes(app, db):
+def test_stored_post_tables_lose_their_style_attributes(app, db, committing_db):
     """A post body saved before the CSP (style="text-align") gets alignment classes, and back on downgrade."""
     db.session.add(Post(title="T", slug="t", body="", body_html=NEW_TABLE, author_name="A"))
     db.session.commit()

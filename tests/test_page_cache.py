@@ -10,15 +10,14 @@ from datetime import timedelta
 from urllib.parse import quote_plus
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
-from shop import create_app
 from shop.blog.models import Post
 from shop.blog.services import PostContent, save_post, schedule_post
 from shop.catalog.csv_io import PRODUCT_COLUMNS, export_products, import_products
-from shop.config import TestConfig
 from shop.content_clock import ContentClock, forget_readings
 from shop.models import utcnow
+from tests.apps import app_with, statements_sent
 from tests.conftest import STAFF_PASSWORD, skip_or_fail
 from tests.factories import ProductFactory
 
@@ -29,11 +28,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 def cached_app(database_url, app):
     """The app with its page cache on, as in production."""
 
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = database_url
-        CACHE_TYPE = "SimpleCache"
-
-    return create_app(Config)
+    return app_with(database_url, CACHE_TYPE="SimpleCache")
 
 
 @pytest.fixture
@@ -47,20 +42,8 @@ def visitor(cached_app, db):
 
 def get_counting_statements(app, client, url):
     """GET ``url`` and return the response with the SQL statements the request sent."""
-    from shop.extensions import db
-
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_sent() as statements:
         return client.get(url), statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_second_visit_is_served_from_the_cache(cached_app, visitor, seeded):
@@ -142,12 +125,7 @@ def test_facet_counts_come_from_the_index(cached_app, visitor, seeded):
 def stamp_app(database_url, app):
     """The cached app keeping its reading of the content clocks for a minute, as production does for 2 seconds."""
 
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = database_url
-        CACHE_TYPE = "SimpleCache"
-        CONTENT_STAMP_TTL = 60
-
-    return create_app(Config)
+    return app_with(database_url, CACHE_TYPE="SimpleCache", CONTENT_STAMP_TTL=60)
 
 
 @pytest.fixture
@@ -269,13 +247,8 @@ def redis_app(database_url, app):
         skip_or_fail(f"Redis at {REDIS_URL} is not reachable: {error}")
     prefix = f"test-page-cache-{uuid.uuid4().hex}:"
 
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = database_url
-        CACHE_TYPE = "RedisCache"
-        CACHE_REDIS_URL = REDIS_URL
-        CACHE_KEY_PREFIX = prefix
-
-    yield create_app(Config), lambda: list(client.scan_iter(f"{prefix}page:*", count=1000))
+    settings = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": prefix}
+    yield app_with(database_url, **settings), lambda: list(client.scan_iter(f"{prefix}page:*", count=1000))
     keys = list(client.scan_iter(f"{prefix}*", count=1000))
     if keys:
         client.delete(*keys)
@@ -300,12 +273,7 @@ def test_unknown_parameters_share_one_redis_entry(redis_app, seeded):
 def redis_down_app(database_url, app):
     """The app with its page cache on a Redis nobody listens to (port 1)."""
 
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = database_url
-        CACHE_TYPE = "RedisCache"
-        CACHE_REDIS_URL = "redis://127.0.0.1:1/0"
-
-    return create_app(Config)
+    return app_with(database_url, CACHE_TYPE="RedisCache", CACHE_REDIS_URL="redis://127.0.0.1:1/0")
 
 
 def store_calls(monkeypatch, app) -> list[str]:

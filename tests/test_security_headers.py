@@ -9,7 +9,7 @@ import pytest
 from flask_limiter.util import get_remote_address
 
 from shop.markdown import render_markdown
-from tests.accounts.helpers import build_app, dispose
+from tests.apps import app_with, dispose
 
 FIXED = {
     "X-Content-Type-Options": "nosniff",
@@ -37,7 +37,7 @@ def assert_security_headers(response, where: str) -> str:
 @pytest.fixture(scope="module")
 def cached_app(database_url, app):
     """The app with its page cache on, as in production."""
-    application = build_app(database_url, CACHE_TYPE="SimpleCache")
+    application = app_with(database_url, CACHE_TYPE="SimpleCache")
     yield application
     dispose(application)
 
@@ -63,7 +63,7 @@ def test_every_kind_of_response_carries_the_headers(client, auth, seeded):
 
 
 def test_the_500_page_carries_the_headers(database_url):
-    application = build_app(database_url, TESTING=False, PROPAGATE_EXCEPTIONS=False)
+    application = app_with(database_url, TESTING=False, PROPAGATE_EXCEPTIONS=False)
 
     @application.get("/broken")
     def broken():
@@ -134,7 +134,7 @@ def test_aligned_table_cells_use_classes_not_style_attributes():
     ],
 )
 def test_hsts_only_over_https(database_url, base_url, headers, proxy_proto, expected):
-    application = build_app(database_url, PROXY_FIX_X_PROTO=proxy_proto)
+    application = app_with(database_url, PROXY_FIX_X_PROTO=proxy_proto)
     response = application.test_client().get("/robots.txt", base_url=base_url, headers=headers)
     dispose(application)
     assert ("Strict-Transport-Security" in response.headers) is expected
@@ -144,7 +144,7 @@ def test_hsts_only_over_https(database_url, base_url, headers, proxy_proto, expe
 
 def client_address_app(database_url, **settings):
     """The shop with a page that shows the address the rate limiter would count."""
-    application = build_app(database_url, **settings)
+    application = app_with(database_url, **settings)
     application.add_url_rule("/whoami", "whoami", lambda: get_remote_address())
     return application
 

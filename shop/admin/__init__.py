@@ -19,8 +19,8 @@ from shop.admin.outbox import OutboxView
 from shop.admin.posts import PostEditorView, TopicView
 from shop.admin.subscribers import SubscriberView
 from shop.admin.users import UserView
-from shop.blog.models import Post, Topic
-from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
+from shop.blog.models import Topic
+from shop.catalog.models import Category, Donor, Lot, Product
 from shop.extensions import db
 from shop.mail.models import OutboxMessage
 from shop.security_headers import csp_nonce
@@ -48,5 +48,4 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(OutboxView(OutboxMessage, db, name="Mail outbox", endpoint="outbox"))
     admin.add_view(UserView(User, db, name="Staff", endpoint="users"))
     admin.add_view(AuditView(audit.AuditEntry, db, name="Audit log", endpoint="audit"))
-    audit.track(Category, Product, Donor, DonorAllele, Lot, User, Post, Topic)
     return admin

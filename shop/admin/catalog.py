@@ -1,17 +1,17 @@
 """Back-office views of the catalog: categories, products, donors and lots."""
 
-from decimal import Decimal, InvalidOperation
-
 from flask import current_app, g, url_for
 from markupsafe import Markup
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import with_parent
-from wtforms import BooleanField, FileField, StringField, TextAreaField
-from wtforms.validators import NumberRange, Optional, Regexp, ValidationError
+from wtforms import BooleanField, FileField, TextAreaField
+from wtforms.validators import InputRequired, ValidationError
 
+from shop import images
+from shop.admin import fields
 from shop.admin.lookups import LOOKUP_RESULTS, LOOKUP_WIDGET_ARGS, NaturalKeyLoader
 from shop.admin.security import StaffModelView
-from shop.catalog import images
+from shop.catalog import rules
 from shop.catalog.models import (
     CONTAINERS,
     FORMATS,
@@ -26,13 +26,16 @@ from shop.catalog.models import (
     Product,
 )
 from shop.catalog.search import NAME, matching_products, search_terms
-from shop.catalog.services import HLA_ALLELE
 from shop.extensions import db
-from shop.urls import SLUG as SLUG_PATTERN
-from shop.urls import SLUG_MESSAGE
+from shop.urls import free_slug, slugify
 
-SLUG = Regexp(SLUG_PATTERN, message=SLUG_MESSAGE)
-PERCENT = NumberRange(min=0, max=100, message="A percentage between 0 and 100.")
+# Form field names that differ from the product field a CSV row calls them.
+FORM_NAMES = {"applications": "applications_text"}
+# Product fields typed as text and read by the field's rule (the others are choices, ticks and free text).
+RULED_PRODUCT_FIELDS = (
+    "catalog_number", "slug", "cells_per_unit", "min_purity", "min_viability", "currency", "lead_time_days",
+)  # fmt: skip
+LOT_PERCENTAGES = ("viability", "purity", "cd3_pct", "cd4_pct", "cd8_pct", "cd19_pct", "cd14_pct", "cd56_pct")
 
 
 def _choices(mapping: dict) -> list[tuple[str, str]]:
@@ -73,7 +76,7 @@ class CategoryView(CatalogView):
     column_default_sort = "position"
     column_searchable_list = ("name", "slug")
     form_columns = ("name", "slug", "description", "position")
-    form_args = {"slug": {"validators": [SLUG]}}
+    form_overrides = {"slug": fields.slug_field(80)}
 
 
 def _price_text(view, context, model, name):
@@ -117,33 +120,35 @@ class ProductView(CatalogView):
     column_default_sort = "catalog_number"
     # description_html is the description rendered, set by the model whenever the description is.
     column_details_exclude_list = ("version", "description_html")
+    # The fields a CSV row holds, each read by the same rule (shop/catalog/rules.py), then the image.
     form_columns = (
-        "catalog_number", "name", "slug", "category", "active", "featured", "cell_type", "markers",
-        "tissue_source", "mobilization", "donor_health", "format", "container", "unit_size", "cells_per_unit",
-        "isolation_method", "min_purity", "min_viability", "grade", "price", "currency", "lead_time_days",
-        "shipping_condition", "stability", "donor_selectable", "recallable_donors", "applications_text",
-        "description", "image_upload", "remove_image",
-    )  # fmt: skip
+        *(FORM_NAMES.get(name, name) for name in rules.PRODUCT_FIELDS),
+        "image_upload",
+        "remove_image",
+    )
     form_choices = {
         "format": _choices(FORMATS),
         "grade": _choices(GRADES),
         "container": _choices(CONTAINERS),
         "shipping_condition": _choices(SHIPPING_CONDITIONS),
     }
-    form_args = {
-        "slug": {"validators": [SLUG]},
-        "catalog_number": {
-            "validators": [Regexp(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$", message="Upper-case letters, digits and hyphens.")]
-        },
-        "min_purity": {"validators": [Optional(), PERCENT]},
-        "min_viability": {"validators": [Optional(), PERCENT]},
-        "cells_per_unit": {"validators": [Optional(), NumberRange(min=1, message="At least one cell.")]},
-        "lead_time_days": {"validators": [NumberRange(min=0, max=365, message="Between 0 and 365 days.")]},
+    form_overrides = {
+        name: fields.product_field(name)
+        for name in (
+            "catalog_number",
+            "slug",
+            "cells_per_unit",
+            "min_purity",
+            "min_viability",
+            "currency",
+            "lead_time_days",
+        )
     }
+    form_args = {"slug": {"description": "The end of the product's URL. Leave empty to make it from the name."}}
     form_widget_args = {"description": {"rows": 12}}
     form_extra_fields = {
-        "price": StringField(
-            "Price (in the currency below)", description="Empty for quote only, e.g. 1900.00", validators=[Optional()]
+        "price": fields.product_field("price", rules.price_text)(
+            "Price (in the currency below)", description="Empty for quote only, e.g. 1900.00"
         ),
         "applications_text": TextAreaField("Applications", description="One per line."),
         "image_upload": FileField("Image", description="JPEG, PNG or WebP, at least 200 × 200 px, at most 8 MB."),
@@ -162,26 +167,28 @@ class ProductView(CatalogView):
         """What the search box finds."""
         return "Words of the catalog number, name, specification or description"
 
+    def scaffold_form(self):
+        """The product form; its slug may be left empty, to be made from the name (as the CSV import does)."""
+        form_class = super().scaffold_form()
+        slug = form_class.slug.kwargs
+        slug["validators"] = [v for v in slug["validators"] if not isinstance(v, InputRequired)]
+        return form_class
+
     def prefill(self, form, model):
         """Show the price in currency units and the applications one per line."""
-        form.price.data = "" if model.price_cents is None else f"{Decimal(model.price_cents) / 100:.2f}"
+        form.price.data = model.price_cents
         form.applications_text.data = "\n".join(model.applications or [])
 
     def validate_form(self, form):
-        """Check the price and the image here, so errors appear next to their fields."""
+        """Check the image here, so its errors appear next to its field."""
         valid = super().validate_form(form)
-        if not hasattr(form, "price") or not valid:
+        if not hasattr(form, "image_upload") or not valid:
             return valid
-        try:
-            form.price_cents = _parse_price(form.price.data)
-        except ValueError as exc:
-            form.price.errors = [*form.price.errors, str(exc)]
-            return False
         upload = form.image_upload.data
         if upload and getattr(upload, "filename", ""):
             try:
                 # Kept on g, not on the view: one view instance serves every request.
-                g.saved_image = images.save_product_image(upload, _image_folder())
+                g.saved_image = images.save_image(upload, _image_folder())
             except images.ImageRejected as exc:
                 form.image_upload.errors = [*form.image_upload.errors, str(exc)]
                 return False
@@ -190,7 +197,9 @@ class ProductView(CatalogView):
     def on_model_change(self, form, model, is_created):
         """Apply the converted fields; replace or remove the image."""
         super().on_model_change(form, model, is_created)
-        model.price_cents = getattr(form, "price_cents", model.price_cents)
+        model.price_cents = form.price.data
+        if not model.slug:
+            model.slug = _free_product_slug(model)
         model.applications = [line.strip() for line in (form.applications_text.data or "").splitlines() if line.strip()]
         g.replaced_image = model.image
         if g.get("saved_image"):
@@ -203,18 +212,18 @@ class ProductView(CatalogView):
         old = g.pop("replaced_image", None)
         g.pop("saved_image", None)
         if old and old != model.image:
-            images.delete_product_image(old, _image_folder())
+            images.delete_image(old, _image_folder())
 
     def after_model_delete(self, model):
         """The image goes with the product."""
         if model.image:
-            images.delete_product_image(model.image, _image_folder())
+            images.delete_image(model.image, _image_folder())
 
     def handle_view_exception(self, exc):
         """Don't keep an uploaded file for a save that failed."""
         saved = g.pop("saved_image", None)
         if saved:
-            images.delete_product_image(saved, _image_folder())
+            images.delete_image(saved, _image_folder())
         return super().handle_view_exception(exc)
 
 
@@ -222,22 +231,13 @@ def _image_folder():
     return current_app.config["UPLOAD_FOLDER"] / "products"
 
 
-def _parse_price(text: str | None) -> int | None:
-    """'1,900.00' -> 190000 cents; empty -> None (quote only); refuses negatives and fractions of cents."""
-    text = (text or "").strip().replace(",", "")
-    if not text:
-        return None
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValueError("Enter a number such as 1900.00, or leave empty for quote only.") from None
-    if not amount.is_finite() or amount < 0:
-        raise ValueError("The price can't be negative.")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ValueError("At most two decimals.")
-    if amount > Decimal("10000000"):
-        raise ValueError("That price is too large for one unit.")
-    return int(amount * 100)
+def _free_product_slug(product: Product) -> str:
+    """A slug made from the product's name that no other product has."""
+    base = slugify(product.name) or slugify(product.catalog_number or "") or "product"
+    with db.session.no_autoflush:  # the product itself is not saved yet, and can't be without its slug
+        others = select(Product.slug).where(Product.slug.startswith(base), Product.id.is_distinct_from(product.id))
+        taken = set(db.session.scalars(others))
+    return free_slug(base, taken, rules.TEXT_LENGTHS["slug"])
 
 
 class DonorView(CatalogView):
@@ -261,35 +261,26 @@ class DonorView(CatalogView):
         "ebv_status": _choices(SEROSTATUS),
         "smoking": _choices(SMOKING),
     }
-    form_args = {
-        "code": {"validators": [Regexp(r"^D\d{4,8}$", message="A donor code is D followed by digits, e.g. D10482.")]},
-        "age": {"validators": [NumberRange(min=18, max=100, message="Donors are adults: 18 to 100.")]},
-        "bmi": {"validators": [Optional(), NumberRange(min=10, max=80, message="A BMI between 10 and 80.")]},
-        "donations": {"validators": [NumberRange(min=0, message="Can't be negative.")]},
+    form_overrides = {
+        "code": fields.rule_field(rules.donor_code),
+        "age": fields.rule_field(rules.donor_age),
+        "bmi": fields.rule_field(rules.bmi),
+        "donations": fields.rule_field(rules.donations),
     }
     form_extra_fields = {
-        "hla_text": StringField("HLA typing", description="Alleles separated by spaces, e.g. A*02:01 A*24:02 B*07:02"),
+        "hla_text": fields.HlaTypingField(
+            "HLA typing", description="Alleles separated by spaces, e.g. A*02:01 A*24:02 B*07:02"
+        ),
     }
 
     def prefill(self, form, model):
         """Show the alleles as one line."""
-        form.hla_text.data = model.hla_typing
-
-    def validate_form(self, form):
-        """Every HLA allele must be written the standard way."""
-        valid = super().validate_form(form)
-        if not hasattr(form, "hla_text"):
-            return valid
-        bad = [a for a in (form.hla_text.data or "").split() if not HLA_ALLELE.match(a.upper())]
-        if bad:
-            form.hla_text.errors = [*form.hla_text.errors, f"Not an HLA allele: {', '.join(bad[:5])}."]
-            return False
-        return valid
+        form.hla_text.data = [a.allele for a in model.alleles]
 
     def on_model_change(self, form, model, is_created):
         """Replace the donor's alleles with those typed."""
         super().on_model_change(form, model, is_created)
-        wanted = sorted({HLA_ALLELE.match(a.upper()).group(1) for a in (form.hla_text.data or "").split()})
+        wanted = form.hla_text.data or []
         if [a.allele for a in model.alleles] != wanted:
             model.alleles = [DonorAllele(allele=a) for a in wanted]
 
@@ -347,19 +338,15 @@ class LotView(CatalogView):
         "purity": "Purity (%)",
         **{f"cd{n}_pct": f"CD{n} (%)" for n in (3, 4, 8, 19, 14, 56)},
     }
-    form_args = {
-        "lot_number": {
-            "validators": [Regexp(r"^\d{4}-D\d{4,8}-\d{2}$", message="Lot numbers look like 2506-D10482-01.")]
-        },
-        "units_available": {"validators": [NumberRange(min=0, message="Can't be negative.")]},
-        "total_cells": {"validators": [Optional(), NumberRange(min=1, message="At least one cell.")]},
-        **{
-            name: {"validators": [Optional(), PERCENT]}
-            for name in ("viability", "purity", "cd3_pct", "cd4_pct", "cd8_pct", "cd19_pct", "cd14_pct", "cd56_pct")
-        },
-        "product": LOT_PRODUCT_LOOKUP.field_args,
-        "donor": DONOR_LOOKUP.field_args,
+    form_overrides = {
+        "lot_number": fields.rule_field(rules.lot_number),
+        "units_available": fields.rule_field(rules.units_in_stock),
+        "total_cells": fields.CellCountField,
+        "collected_on": fields.DateField,
+        "frozen_on": fields.DateField,
+        **dict.fromkeys(LOT_PERCENTAGES, fields.PercentField),
     }
+    form_args = {"product": LOT_PRODUCT_LOOKUP.field_args, "donor": DONOR_LOOKUP.field_args}
     form_widget_args = {"product": LOOKUP_WIDGET_ARGS, "donor": LOOKUP_WIDGET_ARGS}
 
     def validate_form(self, form):
@@ -367,7 +354,11 @@ class LotView(CatalogView):
         valid = super().validate_form(form)
         collected = getattr(form, "collected_on", None)
         frozen = getattr(form, "frozen_on", None)
-        if valid and collected and frozen and frozen.data and collected.data and frozen.data < collected.data:
-            frozen.errors = [*frozen.errors, "A lot can't be frozen before it was collected."]
+        if not (valid and collected and frozen):
+            return valid
+        try:
+            rules.frozen_after_collection(collected.data, frozen.data)
+        except rules.RuleError as exc:
+            frozen.errors = [*frozen.errors, str(exc)]
             return False
-        return valid
+        return True

@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from shop.admin.catalog import SLUG, product_lookup
+from shop import images
+from shop.admin import fields
+from shop.admin.catalog import product_lookup
 from shop.admin.form_tokens import form_token_expired
 from shop.admin.locking import STALE_MESSAGE, refusal
 from shop.admin.lookups import LOOKUP_WIDGET_ARGS
@@ -18,7 +20,6 @@ from shop.admin.strict_params import require_record_id
 from shop.blog import services
 from shop.blog.forms import PostForm
 from shop.blog.models import STATUSES, Post, PostRevision, Topic
-from shop.catalog import images
 from shop.catalog.models import Product
 from shop.extensions import db
 from shop.markdown import render_markdown
@@ -97,7 +98,7 @@ class PostEditorView(StaffView):
         upload = form.cover_image.data
         if upload is not None and getattr(upload, "filename", ""):
             try:
-                new_cover = images.save_product_image(upload, folder)
+                new_cover = images.save_image(upload, folder)
             except images.ImageRejected as exc:
                 form.cover_image.errors.append(str(exc))
                 flash("Not saved: please correct the fields marked below.", "error")
@@ -112,11 +113,11 @@ class PostEditorView(StaffView):
         except StaleDataError:
             db.session.rollback()
             if new_cover:
-                images.delete_product_image(new_cover, folder)
+                images.delete_image(new_cover, folder)
             flash(STALE_MESSAGE, "error")
             return None
         if new_cover and old_cover:
-            images.delete_product_image(old_cover, folder)
+            images.delete_image(old_cover, folder)
         flash(message, "success")
         return post
 
@@ -268,8 +269,8 @@ class TopicView(StaffModelView):
     column_searchable_list = ("name", "slug")
     column_default_sort = "name"
     form_columns = ("name", "slug", "description", "products")
+    form_overrides = {"slug": fields.slug_field(80)}
     form_args = {
-        "slug": {"validators": [SLUG]},
         "name": {"filters": [lambda value: strip_control_characters(value or "").strip()]},
         # Reaches the topic's Atom feed, where a control character would make the XML invalid.
         "description": {"filters": [lambda value: strip_control_characters(value or "")]},

@@ -30,33 +30,40 @@ CHANGING_VIEWS = {"create_view", "edit_view", "delete_view", "action_view", "aja
 
 
 class StaffAccess:
-    """Mixin: ``view_permission`` to see the view (None: any staff), ``edit_permission`` to change."""
+    """Mixin: ``view_permission`` to see the view (None: any staff), ``edit_permission`` to change.
+
+    Both are checked in Flask-Admin's public hook ``is_accessible``, which it asks before every view
+    method: a request for one of CHANGING_VIEWS of this view needs the edit permission too.
+    """
 
     view_permission: str | None = None
     edit_permission: str | None = None
 
     def is_accessible(self) -> bool:
-        """Signed in, active, and the role grants the view permission."""
+        """Signed in, active, the role grants the view permission, and the edit one for a change."""
         if not current_user.is_authenticated:
             return False
-        return self.view_permission is None or current_user.can(self.view_permission)
+        if self.view_permission is not None and not current_user.can(self.view_permission):
+            return False
+        return not self._changing() or self._may_change()
 
     def may_edit(self) -> bool:
         """True when the signed-in user may change what this view shows."""
-        return self.is_accessible() and self.edit_permission is not None and current_user.can(self.edit_permission)
+        return self.is_accessible() and self._may_change()
+
+    def _may_change(self) -> bool:
+        return self.edit_permission is not None and current_user.can(self.edit_permission)
+
+    def _changing(self) -> bool:
+        """Whether this request is for one of this view's methods that change data."""
+        blueprint, _, method = (request.endpoint or "").partition(".")
+        return blueprint == self.endpoint and method in CHANGING_VIEWS
 
     def inaccessible_callback(self, name, **kwargs):
         """Anonymous: to the sign-in page and back. Signed in without the role: 403."""
         if not current_user.is_authenticated:
             return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
         abort(403)
-
-    def _handle_view(self, name, **kwargs):
-        if not self.is_accessible():
-            return self.inaccessible_callback(name, **kwargs)
-        if name in CHANGING_VIEWS and not self.may_edit():
-            abort(403)
-        return None
 
 
 def _finite(form, field) -> None:

@@ -34,15 +34,6 @@ def slugify(text: str) -> str:
     return urls.slugify(text, max_length=80) or "post"
 
 
-def unique_slug(base: str, post_id: int | None = None) -> str:
-    """``base``, or ``base-2``, ``base-3``... whichever no other post uses."""
-    taken = set(db.session.scalars(select(Post.slug).where(Post.slug.like(f"{base}%"), Post.id != (post_id or 0))))
-    slug, n = base, 2
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    return slug
-
-
 def find_or_create_topics(names: list[str]) -> list[Topic]:
     """Topics by name (any case), creating the ones that don't exist yet."""
     wanted = {strip_control_characters(name).strip(): None for name in names if name.strip()}
@@ -51,19 +42,11 @@ def find_or_create_topics(names: list[str]) -> list[Topic]:
     for name in wanted:
         topic = existing.get(name.lower())
         if topic is None:
-            topic = Topic(name=name, slug=_free_topic_slug(slugify(name), existing))
+            topic = Topic(name=name, slug=urls.free_slug(slugify(name), {t.slug for t in existing.values()}, 80))
             db.session.add(topic)
             existing[name.lower()] = topic
         topics.append(topic)
     return topics
-
-
-def _free_topic_slug(base: str, existing: dict[str, Topic]) -> str:
-    taken = {t.slug for t in existing.values()}
-    slug, n = base, 2
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    return slug
 
 
 @dataclass

@@ -16,101 +16,31 @@ others created, in one transaction.
 import csv
 import io
 import itertools
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO
 
-from sqlalchemy import String, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from shop.catalog.models import (
-    CONTAINERS,
-    FORMATS,
-    GRADES,
-    SHIPPING_CONDITIONS,
-    Category,
-    Product,
-    description_to_html,
-)
+from shop.catalog.models import Category, Product, description_to_html
+from shop.catalog.rules import PRODUCT_FIELDS, TEXT_LENGTHS, product_values
 from shop.content_clock import mark_content_changed
 from shop.csv_safety import SafeWriter, unguard
 from shop.extensions import db
-from shop.urls import is_slug, slugify
+from shop.urls import free_slug, slugify
 
-PRODUCT_COLUMNS = (
-    "catalog_number",
-    "name",
-    "slug",
-    "category",
-    "cell_type",
-    "markers",
-    "tissue_source",
-    "mobilization",
-    "donor_health",
-    "format",
-    "container",
-    "unit_size",
-    "cells_per_unit",
-    "isolation_method",
-    "min_purity",
-    "min_viability",
-    "grade",
-    "price",
-    "currency",
-    "lead_time_days",
-    "shipping_condition",
-    "stability",
-    "donor_selectable",
-    "recallable_donors",
-    "applications",
-    "featured",
-    "active",
-    "description",
-)
+# The file's header: every field of a product, in the order the export writes them.
+PRODUCT_COLUMNS = PRODUCT_FIELDS
 MAX_IMPORT_ROWS = 50_000
 # Rows per flush: keeps each batch of statements bounded and gives the progress bar a tick.
 WRITE_BATCH = 1_000
 ANALYZE_AFTER_ROWS = 1_000
 # Catalog numbers per IN (...) lookup, well under SQLite's and PostgreSQL's limits on parameters.
 LOOKUP_CHUNK = 500
-
-# What an empty cell stands for: the defaults a new product gets from the model.
-DEFAULTS = {
-    "slug": None,  # generated from the name (or kept, for a product that exists)
-    "markers": "",
-    "mobilization": "none",
-    "donor_health": "Healthy",
-    "cells_per_unit": None,
-    "min_purity": None,
-    "min_viability": None,
-    "grade": "research",
-    "price": None,
-    "currency": "USD",
-    "stability": "",
-    "donor_selectable": False,
-    "recallable_donors": False,
-    "applications": (),
-    "featured": False,
-    "active": True,
-    "description": "",
-}
-REQUIRED = frozenset(PRODUCT_COLUMNS) - DEFAULTS.keys()
-CHOICES = {"format": FORMATS, "grade": GRADES, "container": CONTAINERS, "shipping_condition": SHIPPING_CONDITIONS}
-MAX_LENGTHS = {c.name: c.type.length for c in Product.__table__.columns if isinstance(c.type, String) and c.type.length}
-BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 APPLICATION_SEPARATOR = "; "
-
-CURRENCY = re.compile(r"^[A-Za-z]{3}$")
-PRICE = re.compile(r"^-?\d+(?:\.(\d+))?$")
-NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
-WHOLE_NUMBER = re.compile(r"^\d+$")
-# PostgreSQL's INTEGER and BIGINT limits: a bigger value would fail the whole transaction at write time.
-MAX_INTEGER = 2**31 - 1
-MAX_BIGINT = 2**63 - 1
-MAX_PRICE = Decimal(MAX_INTEGER) / 100
 
 NOT_UTF8 = "the file is not UTF-8 text; save it as CSV UTF-8 and import it again"
 
@@ -136,11 +66,6 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when the file was imported."""
-        return not self.errors
 
 
 class _UnreadableFile(Exception):
@@ -333,21 +258,13 @@ def _check_rows(header: list[str], records, catalog: _Catalog) -> tuple[list[dic
 
 
 def _parse_row(line: int, header: list[str], cells: list[str]) -> tuple[dict, list[RowError]]:
-    """Turn one record's cells into typed values; a cell that does not parse becomes an error instead."""
+    """Read one record's cells by the catalog's rules; a cell that breaks its rule becomes an error instead."""
     extra = cells[len(header) :]
     if len(cells) < len(header) or any(cell.strip() for cell in extra):
         return {}, [RowError(line, "", f"this row has {len(cells)} cells, the header {len(header)}")]
-    values, errors = {}, []
-    for column, cell in zip(header, cells, strict=False):
-        # The export put a quote before text a spreadsheet would run (=, +, -, @ ...); take it off first.
-        text = unguard(cell)
-        # The description is Markdown, where leading and trailing whitespace can matter.
-        raw = text if column == "description" else text.strip()
-        try:
-            values[column] = _parse_cell(column, raw)
-        except ValueError as exc:
-            errors.append(RowError(line, column, str(exc)))
-    return values, errors
+    # The export put a quote before text a spreadsheet would run (=, +, -, @ ...); take it off first.
+    values, errors = product_values({column: unguard(cell) for column, cell in zip(header, cells, strict=False)})
+    return values, [RowError(line, column, errors[column]) for column in header if column in errors]
 
 
 def _check_against_others(line: int, values: dict, catalog: _Catalog, so_far: _FileSoFar) -> list[RowError]:
@@ -390,125 +307,8 @@ def _fill_in_slugs(rows: list[dict], catalog: _Catalog, taken: set[str]) -> None
 
 def _free_slug(fields: dict, taken: set[str]) -> str:
     """A slug made from the product's name (or catalog number) that no product and no other row uses."""
-    room = MAX_LENGTHS["slug"] - 7  # space for a "-123456" suffix
-    base = slugify(fields["name"])[:room].rstrip("-") or slugify(fields["catalog_number"])[:room].rstrip("-")
-    base = base or "product"
-    slug, suffix = base, 2
-    while slug in taken:
-        slug, suffix = f"{base}-{suffix}", suffix + 1
-    return slug
-
-
-# Cells
-
-
-def _parse_cell(column: str, raw: str):
-    """One stripped cell as the value its column holds; raises ValueError with a message for the user."""
-    if raw == "":
-        if column in REQUIRED:
-            raise ValueError("a value is required")
-        return DEFAULTS[column]
-    return PARSERS.get(column, _parse_text)(column, raw)
-
-
-def _parse_text(column: str, raw: str) -> str:
-    """Text that fits its database column."""
-    limit = MAX_LENGTHS.get(column)
-    if limit and len(raw) > limit:
-        raise ValueError(f"{len(raw)} characters is too long; at most {limit} fit")
-    return raw
-
-
-def _parse_choice(column: str, raw: str) -> str:
-    """One of the column's codes, e.g. a format of "fresh" or "cryopreserved"."""
-    value = raw.lower()
-    if value not in CHOICES[column]:
-        raise ValueError(f"{raw!r} is not one of {', '.join(CHOICES[column])}")
-    return value
-
-
-def _parse_slug(column: str, raw: str) -> str:
-    """A URL slug: lowercase letters and digits in words joined by single hyphens."""
-    if not is_slug(raw):
-        raise ValueError(f"{raw!r} is not a slug: use lowercase letters, digits and single hyphens")
-    return _parse_text(column, raw)
-
-
-def _parse_price(column: str, raw: str) -> int:
-    """Decimal dollars (1900.00) as an exact number of cents."""
-    match = PRICE.match(raw)
-    if not match:
-        raise ValueError(f"{raw!r} is not a price like 1900.00")
-    amount = Decimal(raw)
-    if amount < 0:
-        raise ValueError(f"{raw} is negative; a price is 0 or more (leave it empty for quote only)")
-    if len((match[1] or "").rstrip("0")) > 2:
-        raise ValueError(f"{raw} has more than 2 decimal places")
-    if amount > MAX_PRICE:
-        raise ValueError(f"{raw} is more than the largest price, {MAX_PRICE}")
-    return int(amount * 100)
-
-
-def _parse_percent(column: str, raw: str) -> float:
-    """A percentage from 0 to 100."""
-    if not NUMBER.match(raw) or not 0 <= float(raw) <= 100:
-        raise ValueError(f"{raw!r} is not a percentage from 0 to 100")
-    return float(raw)
-
-
-def _parse_days(column: str, raw: str) -> int:
-    """A whole number of days, 0 or more."""
-    if not WHOLE_NUMBER.match(raw) or int(raw) > MAX_INTEGER:
-        raise ValueError(f"{raw!r} is not a whole number of days, 0 or more")
-    return int(raw)
-
-
-def _parse_cell_count(column: str, raw: str) -> int:
-    """A positive whole number of cells, written plainly or in scientific notation (2.5e7)."""
-    count = Decimal(raw) if NUMBER.match(raw) else Decimal(0)
-    if not 0 < count <= MAX_BIGINT or count != count.to_integral_value():
-        raise ValueError(f"{raw!r} is not a positive whole number of cells (like 25000000 or 2.5e7)")
-    return int(count)
-
-
-def _parse_boolean(column: str, raw: str) -> bool:
-    """true/false, yes/no or 1/0, in any case."""
-    try:
-        return BOOLEANS[raw.lower()]
-    except KeyError:
-        raise ValueError(f"{raw!r} is not one of true, false, yes, no, 1, 0") from None
-
-
-def _parse_currency(column: str, raw: str) -> str:
-    """A three-letter ISO 4217 code, stored in capitals."""
-    if not CURRENCY.match(raw):
-        raise ValueError(f"{raw!r} is not a three-letter currency code like USD")
-    return raw.upper()
-
-
-def _parse_applications(column: str, raw: str) -> tuple[str, ...]:
-    """Applications separated by semicolons."""
-    return tuple(part.strip() for part in raw.split(";") if part.strip())
-
-
-PARSERS = {
-    "slug": _parse_slug,
-    "format": _parse_choice,
-    "grade": _parse_choice,
-    "container": _parse_choice,
-    "shipping_condition": _parse_choice,
-    "price": _parse_price,
-    "min_purity": _parse_percent,
-    "min_viability": _parse_percent,
-    "lead_time_days": _parse_days,
-    "cells_per_unit": _parse_cell_count,
-    "donor_selectable": _parse_boolean,
-    "recallable_donors": _parse_boolean,
-    "featured": _parse_boolean,
-    "active": _parse_boolean,
-    "currency": _parse_currency,
-    "applications": _parse_applications,
-}
+    base = slugify(fields["name"]) or slugify(fields["catalog_number"]) or "product"
+    return free_slug(base, taken, TEXT_LENGTHS["slug"])
 
 
 # Writing

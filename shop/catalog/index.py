@@ -45,8 +45,8 @@ from shop.catalog.search import (
     matching_products_and_places,
 )
 from shop.content_clock import Clock, reading
+from shop.driver_rows import fetch_rows
 from shop.extensions import db
-from shop.models import fetch_rows
 
 PRODUCT_LEVEL = ("category", "format", "grade", "pricing", "stock")
 DONOR_LEVEL = ("cmv", "sex", "age", "hla")

@@ -1,11 +1,11 @@
 """Product search: which products match a search, and whether it names a catalog number."""
 
-import re
 from typing import NamedTuple
 
 from sqlalchemy import Select, bindparam, column, func, select, table, text
 
 from shop.catalog.models import Product
+from shop.catalog.rules import looks_like_catalog_number
 from shop.extensions import db
 from shop.fulltext import MAX_QUERY_LENGTH, fts5_query, prefix_tsquery, search_terms
 
@@ -17,8 +17,6 @@ __all__ = [
     "matching_products_and_places",
     "search_terms",
 ]
-
-CATALOG_NUMBER = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)+$")
 
 
 class Place(NamedTuple):
@@ -35,11 +33,6 @@ SPECIFICATION = Place(("markers", "cell_type"), "spec_words")
 RELEVANCE = ((NAME, 10), (SPECIFICATION, 5))  # anywhere else (the description): 1
 # PostgreSQL keeps product words in a narrow table of their own, kept by a trigger (see its migration).
 _SEARCH = table("product_search", column("product_id"), column("words"), column("name_words"), column("spec_words"))
-
-
-def looks_like_catalog_number(q: str | None) -> bool:
-    """True when the text has the shape of a catalog number (CT-PBMC-CR-10M)."""
-    return bool(q) and len(q) <= 40 and bool(CATALOG_NUMBER.match(q.strip()))
 
 
 def matching_products(terms: list[str], place: Place | None = None) -> Select:

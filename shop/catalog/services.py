@@ -12,7 +12,6 @@ the catalog's size: the content clocks, the categories and its page of products
 (plus, for a search the index has not seen, the full-text query).
 """
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import NamedTuple
@@ -23,6 +22,7 @@ from sqlalchemy import and_, exists, false, func, select
 from sqlalchemy.orm import aliased, defer, joinedload, load_only, selectinload
 from werkzeug.datastructures import MultiDict
 
+from shop.catalog import rules
 from shop.catalog.index import catalog_index
 from shop.catalog.models import (
     AGE_BANDS,
@@ -37,12 +37,12 @@ from shop.catalog.models import (
 )
 from shop.catalog.search import MAX_QUERY_LENGTH, looks_like_catalog_number, search_terms
 from shop.extensions import db
+from shop.templating import absolute_url
 from shop.urls import page_number
 
 PRICING = {"list": "List price", "quote": "Quote only"}
 STOCK = {"in": "In stock"}
 SORTS = {"relevance": "Relevance", "name": "Name (A–Z)", "price": "Price (low to high)", "newest": "Newest"}
-HLA_ALLELE = re.compile(r"^(?:HLA-)?([A-Z]{1,4}[0-9]?\*\d{2,3}(?::\d{2,4}){0,3})$")
 
 PRODUCT_FACETS = ("category", "format", "grade", "pricing", "stock")
 DONOR_FACETS = ("cmv", "hla", "sex", "age")
@@ -164,9 +164,9 @@ def read_filters(args: MultiDict, categories: list[Category]) -> CatalogFilters:
             selected[facet] = chosen
     alleles = []
     for raw in args.getlist("hla")[:10]:
-        match = HLA_ALLELE.match(raw.strip().upper())
-        if match and match.group(1) not in alleles:
-            alleles.append(match.group(1))
+        allele = rules.hla_allele(raw) if rules.looks_like_hla_allele(raw) else None
+        if allele and allele not in alleles:
+            alleles.append(allele)
     if alleles:
         selected["hla"] = alleles
     sort = args.get("sort", "relevance")
@@ -204,9 +204,19 @@ def _has_stock():
     return exists().where(lot.product_id == Product.id, _in_stock_lot(lot))
 
 
+@dataclass(frozen=True)
+class Chip:
+    """An active filter as the page lists it, with the link that takes it off."""
+
+    facet: str | None  # the facet's title ("Format"); None for the search
+    label: str
+    url: str
+    remove_label: str  # what a screen reader says the link does
+
+
 @dataclass
 class CatalogPage:
-    """Everything the catalog list page shows."""
+    """Everything the catalog list page shows, and what it tells search engines."""
 
     filters: CatalogFilters
     products: list[tuple[Product, int]]
@@ -214,6 +224,38 @@ class CatalogPage:
     pages: int
     facets: list[Facet]
     category: Category | None = None
+
+    @cached_property
+    def filter_chips(self) -> list[Chip]:
+        """One chip per selected facet value, in the facets' order."""
+        return [
+            Chip(facet.title, option.label, self.filters.url(toggle=(facet.name, option.value)),
+                 f"Remove filter {facet.title}: {option.label}")
+            for facet in self.facets
+            for option in facet.options
+            if option.selected
+        ]  # fmt: skip
+
+    @property
+    def chips(self) -> list[Chip]:
+        """Every chip the page lists: the search's first (when there is one), then the filters'."""
+        q = self.filters.q
+        search = [Chip(None, f"Search: {q[:40]}", self.filters.url(q=""), f"Remove search “{q[:60]}”")] if q else []
+        return search + self.filter_chips
+
+    @property
+    def robots(self) -> str | None:
+        """The robots directive: filtered, searched and re-sorted lists stay out of search engines;
+        the whole catalog and a category's own listing (a landing page) are indexed."""
+        if self.category is None and (self.filters.active or self.filters.sort != "relevance"):
+            return "noindex, follow"
+        return None
+
+    @property
+    def canonical_url(self) -> str:
+        """The page's canonical address: the catalog or its category's listing, and the page number."""
+        page = self.filters.page if self.filters.page > 1 else None
+        return absolute_url("catalog.product_list", category=self.category.slug if self.category else None, page=page)
 
 
 def browse_catalog(args: MultiDict, per_page: int) -> CatalogPage:

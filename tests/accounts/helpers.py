@@ -1,4 +1,4 @@
-"""Helpers for the staff-account tests: apps with their own settings, signing in, reading responses."""
+"""Helpers for the staff-account tests: signing in, reading responses, sending forms at once."""
 
 import html
 import re
@@ -6,38 +6,7 @@ import threading
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from urllib.parse import urlencode
-
-from sqlalchemy import event
-
-from shop.extensions import db as _db
-from tests.apps import app_with
-
-build_app = app_with
-
-
-def dispose(application) -> None:
-    """Close the app's pooled database connections."""
-    with application.app_context():
-        _db.engine.dispose()
-
-
-@contextmanager
-def statements_sent(application):
-    """The SQL statements ``application`` sends inside the block (it has an engine of its own)."""
-    with application.app_context():
-        engine = _db.engine
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def login(client, email: str, password: str, next_url: str | None = None, **kwargs):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import sign_in_with_the_form
 
 pytestmark = pytest.mark.browser
 
@@ -14,11 +14,7 @@ def test_sign_in_reach_the_dashboard_and_sign_out(page, make_user):
     make_user("marketing", email="mara@staff.test")
     page.goto("/admin/")
     page.wait_for_url(re.compile(r"/login\?next="))
-    page.get_by_label("E-mail").fill("Mara@staff.test")
-    page.get_by_label("Password").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-    page.wait_for_url(re.compile(r"/admin/$"))
+    sign_in_with_the_form(page, "Mara@staff.test", re.compile(r"/admin/$"))
     assert page.get_by_role("heading", name="Dashboard").is_visible()
     assert page.get_by_text("mara@staff.test").first.is_visible()
 

@@ -9,22 +9,20 @@ from sqlalchemy import select
 
 from shop.accounts.models import User
 from tests.accounts.helpers import (
-    build_app,
-    dispose,
     login,
     session_cookie,
     signed_in_user_id,
-    statements_sent,
     text_of,
 )
+from tests.apps import app_with, dispose, statements_sent
 from tests.conftest import STAFF_PASSWORD
 
 NO_MATCH = "That e-mail and password don't match an active staff account."
 
 
 @pytest.fixture
-def csrf_client(csrf_site, db):
-    return csrf_site.test_client()
+def csrf_client(live_app, db):
+    return live_app.test_client()
 
 
 def csrf_token(html: str) -> str:
@@ -39,8 +37,8 @@ def csrf_token(html: str) -> str:
 # --- the form and credentials ---------------------------------------------------------------------------------------
 
 
-def test_login_page_renders_the_form(site_client):
-    response = site_client.get("/login")
+def test_login_page_renders_the_form(client):
+    response = client.get("/login")
     assert response.status_code == 200
     assert "Staff sign-in" in response.text
     assert 'name="email"' in response.text and 'name="password"' in response.text
@@ -53,73 +51,73 @@ def test_login_form_has_a_csrf_token_when_csrf_is_on(csrf_client):
     assert len(csrf_token(response.text)) > 20
 
 
-def test_right_credentials_sign_in_and_go_to_the_back_office(site_client, make_user):
+def test_right_credentials_sign_in_and_go_to_the_back_office(client, make_user):
     user = make_user("sales")
-    response = login(site_client, "sales@staff.test", STAFF_PASSWORD)
+    response = login(client, "sales@staff.test", STAFF_PASSWORD)
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/"
-    assert signed_in_user_id(site_client) == str(user.id)
-    dashboard = site_client.get("/admin/")
+    assert signed_in_user_id(client) == str(user.id)
+    dashboard = client.get("/admin/")
     assert dashboard.status_code == 200
     assert "Dashboard" in dashboard.text and "sales@staff.test" in dashboard.text
 
 
-def test_wrong_password_is_refused_with_401(site_client, make_user):
+def test_wrong_password_is_refused_with_401(client, make_user):
     make_user("sales")
-    response = login(site_client, "sales@staff.test", "not the password at all")
+    response = login(client, "sales@staff.test", "not the password at all")
     assert response.status_code == 401
     assert NO_MATCH in text_of(response)
-    assert signed_in_user_id(site_client) is None
+    assert signed_in_user_id(client) is None
 
 
-def test_unknown_email_gets_the_same_answer_as_a_wrong_password(site_client, make_user):
+def test_unknown_email_gets_the_same_answer_as_a_wrong_password(client, make_user):
     make_user("sales")
-    wrong_password = login(site_client, "sales@staff.test", "not the password at all")
-    unknown_email = login(site_client, "nobody@staff.test", STAFF_PASSWORD)
+    wrong_password = login(client, "sales@staff.test", "not the password at all")
+    unknown_email = login(client, "nobody@staff.test", STAFF_PASSWORD)
     assert unknown_email.status_code == wrong_password.status_code == 401
     assert NO_MATCH in text_of(unknown_email)
-    assert signed_in_user_id(site_client) is None
+    assert signed_in_user_id(client) is None
 
 
-def test_deactivated_user_cannot_sign_in(site_client, make_user):
+def test_deactivated_user_cannot_sign_in(client, make_user):
     make_user("admin", active=False)
-    response = login(site_client, "admin@staff.test", STAFF_PASSWORD)
+    response = login(client, "admin@staff.test", STAFF_PASSWORD)
     assert response.status_code == 401
     assert NO_MATCH in text_of(response)
-    assert signed_in_user_id(site_client) is None
+    assert signed_in_user_id(client) is None
 
 
-def test_deactivating_a_user_ends_their_open_session(site_client, make_user, db):
+def test_deactivating_a_user_ends_their_open_session(client, make_user, db):
     user = make_user("admin")
-    assert login(site_client, "admin@staff.test", STAFF_PASSWORD).status_code == 302
+    assert login(client, "admin@staff.test", STAFF_PASSWORD).status_code == 302
     user.active = False
     db.session.commit()
-    response = site_client.get("/admin/")
+    response = client.get("/admin/")
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/login"
 
 
-def test_email_is_case_insensitive(site_client, make_user):
+def test_email_is_case_insensitive(client, make_user):
     user = make_user("marketing", email="mara@staff.test")
-    response = login(site_client, "  Mara@STAFF.Test ", STAFF_PASSWORD)
+    response = login(client, "  Mara@STAFF.Test ", STAFF_PASSWORD)
     assert response.status_code == 302
-    assert signed_in_user_id(site_client) == str(user.id)
+    assert signed_in_user_id(client) == str(user.id)
 
 
-def test_last_login_at_is_recorded(site_client, make_user, db):
+def test_last_login_at_is_recorded(client, make_user, db):
     user = make_user("sales")
     assert user.last_login_at is None
     before = datetime.now(UTC)
-    login(site_client, "sales@staff.test", STAFF_PASSWORD)
+    login(client, "sales@staff.test", STAFF_PASSWORD)
     db.session.expire_all()
     last = db.session.get(User, user.id).last_login_at
     assert last is not None
     assert before - timedelta(seconds=5) <= last <= datetime.now(UTC) + timedelta(seconds=5)
 
 
-def test_failed_login_does_not_touch_last_login_at(site_client, make_user, db):
+def test_failed_login_does_not_touch_last_login_at(client, make_user, db):
     user = make_user("sales")
-    login(site_client, "sales@staff.test", "not the password at all")
+    login(client, "sales@staff.test", "not the password at all")
     db.session.expire_all()
     assert db.session.get(User, user.id).last_login_at is None
 
@@ -134,18 +132,18 @@ def test_password_is_stored_as_a_scrypt_hash(make_user, db):
 # --- where to go after signing in -----------------------------------------------------------------------------------
 
 
-def test_next_carries_through_the_form_and_returns_there(site_client, make_user):
+def test_next_carries_through_the_form_and_returns_there(client, make_user):
     make_user("admin")
-    page = site_client.get("/login?next=/admin/product/")
+    page = client.get("/login?next=/admin/product/")
     assert re.search(r'<input[^>]*name="next"[^>]*value="/admin/product/"', page.text)
-    response = login(site_client, "admin@staff.test", STAFF_PASSWORD, next_url="/admin/product/")
+    response = login(client, "admin@staff.test", STAFF_PASSWORD, next_url="/admin/product/")
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/product/"
 
 
-def test_next_in_the_query_string_alone_is_honoured(site_client, make_user):
+def test_next_in_the_query_string_alone_is_honoured(client, make_user):
     make_user("admin")
-    response = site_client.post(
+    response = client.post(
         "/login?next=/admin/product/", data={"email": "admin@staff.test", "password": STAFF_PASSWORD}
     )
     assert response.headers["Location"] == "/admin/product/"
@@ -164,17 +162,17 @@ def test_next_in_the_query_string_alone_is_honoured(site_client, make_user):
         "/\t/evil.example",
     ],
 )
-def test_off_site_next_is_ignored(site_client, make_user, target):
+def test_off_site_next_is_ignored(client, make_user, target):
     make_user("admin")
-    response = login(site_client, "admin@staff.test", STAFF_PASSWORD, next_url=target)
+    response = login(client, "admin@staff.test", STAFF_PASSWORD, next_url=target)
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/"
 
 
-def test_next_with_a_leading_space_stays_on_site(site_client, make_user):
+def test_next_with_a_leading_space_stays_on_site(client, make_user):
     """The code strips the space and keeps the path; either way the redirect must stay on this site."""
     make_user("admin")
-    response = login(site_client, "admin@staff.test", STAFF_PASSWORD, next_url=" /admin/")
+    response = login(client, "admin@staff.test", STAFF_PASSWORD, next_url=" /admin/")
     location = urlsplit(response.headers["Location"])
     assert response.status_code == 302
     assert (location.scheme, location.netloc, location.path) == ("", "", "/admin/")
@@ -183,35 +181,35 @@ def test_next_with_a_leading_space_stays_on_site(site_client, make_user):
 # --- anonymous visitors and signing out -----------------------------------------------------------------------------
 
 
-def test_anonymous_visitor_is_sent_to_login_and_back(site_client):
-    response = site_client.get("/admin/product/")
+def test_anonymous_visitor_is_sent_to_login_and_back(client):
+    response = client.get("/admin/product/")
     assert response.status_code == 302
     location = urlsplit(response.headers["Location"])
     assert location.path == "/login"
     assert parse_qs(location.query) == {"next": ["/admin/product/"]}
 
 
-def test_anonymous_visitor_to_the_dashboard_is_sent_to_login(site_client):
-    response = site_client.get("/admin/")
+def test_anonymous_visitor_to_the_dashboard_is_sent_to_login(client):
+    response = client.get("/admin/")
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/login"
 
 
-def test_logout_is_post_only(site_client, make_user):
+def test_logout_is_post_only(client, make_user):
     make_user("admin")
-    login(site_client, "admin@staff.test", STAFF_PASSWORD)
-    assert site_client.get("/logout").status_code == 405
-    assert signed_in_user_id(site_client) is not None
+    login(client, "admin@staff.test", STAFF_PASSWORD)
+    assert client.get("/logout").status_code == 405
+    assert signed_in_user_id(client) is not None
 
 
-def test_logout_ends_the_session(site_client, make_user):
+def test_logout_ends_the_session(client, make_user):
     make_user("admin")
-    login(site_client, "admin@staff.test", STAFF_PASSWORD)
-    assert site_client.get("/admin/").status_code == 200
-    response = site_client.post("/logout")
+    login(client, "admin@staff.test", STAFF_PASSWORD)
+    assert client.get("/admin/").status_code == 200
+    response = client.post("/logout")
     assert response.status_code == 302
-    assert signed_in_user_id(site_client) is None
-    again = site_client.get("/admin/")
+    assert signed_in_user_id(client) is None
+    again = client.get("/admin/")
     assert again.status_code == 302
     assert urlsplit(again.headers["Location"]).path == "/login"
 
@@ -253,9 +251,9 @@ def test_logout_needs_the_csrf_token(csrf_client, make_user):
 # --- cookies --------------------------------------------------------------------------------------------------------
 
 
-def test_session_cookie_is_httponly_and_samesite_lax(site_client, make_user):
+def test_session_cookie_is_httponly_and_samesite_lax(client, make_user):
     make_user("admin")
-    cookie = session_cookie(login(site_client, "admin@staff.test", STAFF_PASSWORD))
+    cookie = session_cookie(login(client, "admin@staff.test", STAFF_PASSWORD))
     attributes = {part.strip().split("=")[0].lower(): part.strip() for part in cookie.split(";")[1:]}
     assert "httponly" in attributes
     assert attributes["samesite"] == "SameSite=Lax"
@@ -263,7 +261,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(site_client, make_user):
 
 
 def test_session_cookie_is_secure_when_configured(database_url, db, make_user):
-    secure_site = build_app(database_url, SESSION_COOKIE_SECURE=True)
+    secure_site = app_with(database_url, SESSION_COOKIE_SECURE=True)
     try:
         make_user("admin")
         client = secure_site.test_client()
@@ -300,16 +298,16 @@ BAD_EMAILS = {
 
 
 @pytest.mark.parametrize("email, message", BAD_EMAILS.values(), ids=BAD_EMAILS.keys())
-def test_a_hostile_email_is_refused_before_any_lookup(site, site_client, make_user, email, message):
+def test_a_hostile_email_is_refused_before_any_lookup(app, client, make_user, email, message):
     make_user("admin")
-    with statements_sent(site) as statements:
-        response = login(site_client, email, STAFF_PASSWORD)
+    with statements_sent() as statements:
+        response = login(client, email, STAFF_PASSWORD)
     assert response.status_code == 400
     assert message in text_of(response)
     if message != GUARD_REFUSED:
         assert 'name="email"' in response.text  # the form is shown again, with the message by the field
     assert not [s for s in statements if "user" in s]  # the address was never looked up
-    assert signed_in_user_id(site_client) is None
+    assert signed_in_user_id(client) is None
 
 
 NO_MATCH_NOTE = "don't match an active staff account"
@@ -325,12 +323,12 @@ BAD_PASSWORDS = {
 
 
 @pytest.mark.parametrize("password, status, message", BAD_PASSWORDS.values(), ids=BAD_PASSWORDS.keys())
-def test_a_hostile_password_is_refused(site_client, make_user, password, status, message):
+def test_a_hostile_password_is_refused(client, make_user, password, status, message):
     make_user("admin")
-    response = login(site_client, "admin@staff.test", password)
+    response = login(client, "admin@staff.test", password)
     assert response.status_code == status
     assert message in text_of(response)
-    assert signed_in_user_id(site_client) is None
+    assert signed_in_user_id(client) is None
 
 
 # A textarea may hold line breaks, so they pass the request guard: the redirect must not use them.
@@ -339,17 +337,17 @@ GUARDED_NEXT = ["/admin/\x00", "/\x0b/evil.example", "/admin/\x7f"]
 
 
 @pytest.mark.parametrize("target", BAD_NEXT, ids=[repr(t) for t in BAD_NEXT])
-def test_a_next_with_control_characters_goes_to_the_back_office(site_client, make_user, target):
+def test_a_next_with_control_characters_goes_to_the_back_office(client, make_user, target):
     make_user("admin")
-    response = login(site_client, "admin@staff.test", STAFF_PASSWORD, next_url=target)
+    response = login(client, "admin@staff.test", STAFF_PASSWORD, next_url=target)
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/"
 
 
 @pytest.mark.parametrize("target", GUARDED_NEXT, ids=[repr(t) for t in GUARDED_NEXT])
-def test_a_next_no_keyboard_types_is_refused_by_the_guard(site_client, make_user, target):
+def test_a_next_no_keyboard_types_is_refused_by_the_guard(client, make_user, target):
     make_user("admin")
-    response = login(site_client, "admin@staff.test", STAFF_PASSWORD, next_url=target)
+    response = login(client, "admin@staff.test", STAFF_PASSWORD, next_url=target)
     assert response.status_code == 400
     assert GUARD_REFUSED in text_of(response)
-    assert signed_in_user_id(site_client) is None
+    assert signed_in_user_id(client) is None

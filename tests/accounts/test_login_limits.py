@@ -18,15 +18,13 @@ from limits.strategies import FixedWindowRateLimiter
 from shop.accounts import services
 from shop.extensions import limiter
 from tests.accounts.helpers import (
-    build_app,
     csrf_token_of,
-    dispose,
     login,
     post_all_at_once,
     signed_in_user_id,
     text_of,
 )
-from tests.apps import serving
+from tests.apps import app_with, dispose, serving
 from tests.conftest import STAFF_PASSWORD, skip_or_fail
 
 WRONG = "not the password at all"
@@ -37,7 +35,7 @@ ELSEWHERE = {"REMOTE_ADDR": "10.0.0.6"}
 @pytest.fixture(scope="module")
 def account_limited(app, database_url):
     """Three failed attempts per account (the address limit stays at TestConfig's 20)."""
-    application = build_app(database_url, LOGIN_LIMIT_PER_ACCOUNT="3 per 15 minutes")
+    application = app_with(database_url, LOGIN_LIMIT_PER_ACCOUNT="3 per 15 minutes")
     yield application
     dispose(application)
 
@@ -45,7 +43,7 @@ def account_limited(app, database_url):
 @pytest.fixture(scope="module")
 def address_limited(app, database_url):
     """Five failed attempts per client address."""
-    application = build_app(database_url, LOGIN_LIMIT_PER_ADDRESS="5 per 15 minutes")
+    application = app_with(database_url, LOGIN_LIMIT_PER_ADDRESS="5 per 15 minutes")
     yield application
     dispose(application)
 
@@ -205,31 +203,33 @@ def redis_limits(db, monkeypatch):
     connection.close()
 
 
-def wrong_passwords_at_once(site, email="sales@staff.test") -> Counter:
-    with serving(site) as base_url:
+def wrong_passwords_at_once(app, email="sales@staff.test") -> Counter:
+    with serving(app) as base_url:
         forms = [{"email": email, "password": f"{WRONG} {n}"} for n in range(PARALLEL)]
         return Counter(post_all_at_once(f"{base_url}/login", forms))
 
 
-def test_parallel_wrong_passwords_for_one_account_get_five_checks(site, make_user, password_checks):
+def test_parallel_wrong_passwords_for_one_account_get_five_checks(app, committing_db, make_user, password_checks):
     make_user("sales")
-    statuses = wrong_passwords_at_once(site)
+    statuses = wrong_passwords_at_once(app)
     assert len(password_checks) == 5
     assert statuses == {401: 5, 429: PARALLEL - 5}
 
 
-def test_parallel_guesses_at_many_accounts_get_the_address_limit_of_checks(site, db, password_checks):
-    with serving(site) as base_url:
+def test_parallel_guesses_at_many_accounts_get_the_address_limit_of_checks(app, committing_db, password_checks):
+    with serving(app) as base_url:
         forms = [{"email": f"guess{n}@staff.test", "password": WRONG} for n in range(PARALLEL)]
         statuses = Counter(post_all_at_once(f"{base_url}/login", forms))
     assert len(password_checks) == 20
     assert statuses == {401: 20, 429: PARALLEL - 20}
 
 
-def test_parallel_wrong_passwords_get_five_checks_with_redis(site, make_user, password_checks, redis_limits):
+def test_parallel_wrong_passwords_get_five_checks_with_redis(
+    app, committing_db, make_user, password_checks, redis_limits
+):
     connection, prefix = redis_limits
     make_user("sales")
-    statuses = wrong_passwords_at_once(site)
+    statuses = wrong_passwords_at_once(app)
     assert len(password_checks) == 5
     assert statuses == {401: 5, 429: PARALLEL - 5}
     assert list(connection.scan_iter(f"{prefix}:*"))  # the counts really were kept in Redis
@@ -250,10 +250,10 @@ NOT_A_FORM = {
 
 
 @pytest.mark.parametrize("body", NOT_A_FORM.values(), ids=NOT_A_FORM.keys())
-def test_sign_in_accepts_only_the_form(csrf_site, db, make_user, password_checks, body):
+def test_sign_in_accepts_only_the_form(live_app, db, make_user, password_checks, body):
     """A JSON body with a valid X-CSRFToken header once signed in, outside the per-account limit."""
     make_user("sales")
-    client = csrf_site.test_client()
+    client = live_app.test_client()
     token = csrf_token_of(client.get("/login").text)
     response = client.post("/login", headers={"X-CSRFToken": token}, **body)
     assert response.status_code == 415
@@ -262,9 +262,9 @@ def test_sign_in_accepts_only_the_form(csrf_site, db, make_user, password_checks
     assert password_checks == []
 
 
-def test_json_gets_no_second_allowance(csrf_site, db, make_user):
+def test_json_gets_no_second_allowance(live_app, db, make_user):
     make_user("sales")
-    client = csrf_site.test_client()
+    client = live_app.test_client()
     token = csrf_token_of(client.get("/login").text)
     for _ in range(5):
         response = client.post("/login", data={"email": "sales@staff.test", "password": WRONG, "csrf_token": token})

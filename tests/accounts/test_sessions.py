@@ -8,15 +8,16 @@ import pytest
 from flask_login.utils import encode_cookie
 
 from shop.accounts.sessions import LAST_SEEN
-from tests.accounts.helpers import build_app, csrf_token_of, dispose, login, signed_in_user_id, text_of
+from tests.accounts.helpers import csrf_token_of, login, signed_in_user_id, text_of
+from tests.apps import app_with, dispose
 from tests.conftest import STAFF_PASSWORD
 
 HOUR = 3600
 
 
-def sign_in(site, email: str):
-    """A new client of ``site`` signed in as ``email``."""
-    client = site.test_client()
+def sign_in(app, email: str):
+    """A new client of ``app`` signed in as ``email``."""
+    client = app.test_client()
     assert login(client, email, STAFF_PASSWORD).status_code == 302
     return client
 
@@ -25,9 +26,9 @@ def sent_to_login(response) -> bool:
     return response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
 
 
-def copy_of(client, site):
+def copy_of(client, app):
     """Another client holding the same session cookie: what someone who captured it would have."""
-    thief = site.test_client()
+    thief = app.test_client()
     thief.set_cookie("session", client.get_cookie("session").value)
     return thief
 
@@ -35,36 +36,36 @@ def copy_of(client, site):
 # --- logout ---------------------------------------------------------------------------------------------------------
 
 
-def test_a_cookie_captured_before_logout_no_longer_opens_the_back_office(site, site_client, make_user):
+def test_a_cookie_captured_before_logout_no_longer_opens_the_back_office(app, client, make_user):
     make_user("admin")
-    assert login(site_client, "admin@staff.test", STAFF_PASSWORD).status_code == 302
-    assert site_client.get("/admin/posts/").status_code == 200
-    captured = copy_of(site_client, site)
-    assert site_client.post("/logout").status_code == 302
+    assert login(client, "admin@staff.test", STAFF_PASSWORD).status_code == 302
+    assert client.get("/admin/posts/").status_code == 200
+    captured = copy_of(client, app)
+    assert client.post("/logout").status_code == 302
     assert sent_to_login(captured.get("/admin/posts/"))
 
 
-def test_logout_ends_the_users_other_sessions_and_says_so(site, make_user):
+def test_logout_ends_the_users_other_sessions_and_says_so(app, make_user):
     make_user("marketing")
-    laptop = sign_in(site, "marketing@staff.test")
-    phone = sign_in(site, "marketing@staff.test")
+    laptop = sign_in(app, "marketing@staff.test")
+    phone = sign_in(app, "marketing@staff.test")
     response = laptop.post("/logout", follow_redirects=True)
     assert "You have been signed out. Your sessions on other devices and browsers have ended too." in text_of(response)
     assert sent_to_login(phone.get("/admin/"))
 
 
-def test_logout_leaves_other_users_signed_in(site, make_user):
+def test_logout_leaves_other_users_signed_in(app, make_user):
     make_user("marketing")
     make_user("sales")
-    marketing = sign_in(site, "marketing@staff.test")
-    sales = sign_in(site, "sales@staff.test")
+    marketing = sign_in(app, "marketing@staff.test")
+    sales = sign_in(app, "sales@staff.test")
     marketing.post("/logout")
     assert sales.get("/admin/").status_code == 200
 
 
-def test_signing_in_again_after_logout_works(site, make_user):
+def test_signing_in_again_after_logout_works(app, make_user):
     make_user("sales")
-    client = sign_in(site, "sales@staff.test")
+    client = sign_in(app, "sales@staff.test")
     client.post("/logout")
     assert login(client, "sales@staff.test", STAFF_PASSWORD).status_code == 302
     assert client.get("/admin/").status_code == 200
@@ -105,35 +106,35 @@ def edit_form(client, url: str) -> dict[str, str]:
     return next(form for form in parser.forms if "email" in form)
 
 
-def test_an_admin_password_reset_ends_the_users_other_sessions(site, make_user):
+def test_an_admin_password_reset_ends_the_users_other_sessions(app, make_user):
     make_user("admin")
     sales = make_user("sales")
-    sales_laptop = sign_in(site, "sales@staff.test")
-    admin = sign_in(site, "admin@staff.test")
+    sales_laptop = sign_in(app, "sales@staff.test")
+    admin = sign_in(app, "admin@staff.test")
     url = f"/admin/users/edit/?id={sales.id}"
     form = edit_form(admin, url) | {"new_password": "a brand new passphrase"}
     assert form["email"] == "sales@staff.test"  # the real form was read
     assert admin.post(url, data=form).status_code == 302
     assert sent_to_login(sales_laptop.get("/admin/"))
     assert admin.get("/admin/").status_code == 200  # the admin's own session goes on
-    assert login(site.test_client(), "sales@staff.test", "a brand new passphrase").status_code == 302
+    assert login(app.test_client(), "sales@staff.test", "a brand new passphrase").status_code == 302
 
 
-def test_an_admin_edit_without_a_new_password_leaves_sessions_alone(site, make_user):
+def test_an_admin_edit_without_a_new_password_leaves_sessions_alone(app, make_user):
     make_user("admin")
     sales = make_user("sales")
-    sales_laptop = sign_in(site, "sales@staff.test")
-    admin = sign_in(site, "admin@staff.test")
+    sales_laptop = sign_in(app, "sales@staff.test")
+    admin = sign_in(app, "admin@staff.test")
     url = f"/admin/users/edit/?id={sales.id}"
     form = edit_form(admin, url) | {"name": "Sam Sales", "new_password": ""}
     assert admin.post(url, data=form).status_code == 302
     assert sales_laptop.get("/admin/").status_code == 200
 
 
-def test_flask_users_set_password_ends_the_users_sessions(site, make_user):
+def test_flask_users_set_password_ends_the_users_sessions(app, make_user):
     make_user("sales")
-    sales_laptop = sign_in(site, "sales@staff.test")
-    result = site.test_cli_runner().invoke(args=["users", "set-password", "sales@staff.test", "--generate"])
+    sales_laptop = sign_in(app, "sales@staff.test")
+    result = app.test_cli_runner().invoke(args=["users", "set-password", "sales@staff.test", "--generate"])
     assert result.exit_code == 0, result.output
     assert sent_to_login(sales_laptop.get("/admin/"))
 
@@ -146,9 +147,9 @@ def raw_csrf_token(client) -> str | None:
         return session.get("csrf_token")
 
 
-def test_the_csrf_token_is_new_after_sign_in(csrf_site, db, make_user):
+def test_the_csrf_token_is_new_after_sign_in(live_app, db, make_user):
     make_user("admin")
-    client = csrf_site.test_client()
+    client = live_app.test_client()
     before = csrf_token_of(client.get("/login").text)
     raw_before = raw_csrf_token(client)
     response = client.post(
@@ -163,14 +164,14 @@ def test_the_csrf_token_is_new_after_sign_in(csrf_site, db, make_user):
     assert client.post("/logout", data={"csrf_token": after}).status_code == 302
 
 
-def test_sign_in_keeps_nothing_from_the_session_before_it(site_client, make_user):
+def test_sign_in_keeps_nothing_from_the_session_before_it(client, make_user):
     make_user("admin")
-    with site_client.session_transaction() as session:
+    with client.session_transaction() as session:
         session["planted"] = "by someone else"
-    assert login(site_client, "admin@staff.test", STAFF_PASSWORD).status_code == 302
-    with site_client.session_transaction() as session:
+    assert login(client, "admin@staff.test", STAFF_PASSWORD).status_code == 302
+    with client.session_transaction() as session:
         assert "planted" not in session
-        assert session["_user_id"].startswith(signed_in_user_id(site_client) + ":")
+        assert session["_user_id"].startswith(signed_in_user_id(client) + ":")
 
 
 # --- inactivity -----------------------------------------------------------------------------------------------------
@@ -182,9 +183,9 @@ def last_seen(client, hours_ago: float) -> None:
         session[LAST_SEEN] = int(time.time() - hours_ago * HOUR)
 
 
-def test_a_staff_session_ends_after_eight_idle_hours_with_a_message(site, make_user):
+def test_a_staff_session_ends_after_eight_idle_hours_with_a_message(app, make_user):
     make_user("marketing")
-    client = sign_in(site, "marketing@staff.test")
+    client = sign_in(app, "marketing@staff.test")
     last_seen(client, 8.1)
     response = client.get("/admin/posts/")
     assert sent_to_login(response)
@@ -194,32 +195,32 @@ def test_a_staff_session_ends_after_eight_idle_hours_with_a_message(site, make_u
     assert signed_in_user_id(client) is None
 
 
-def test_activity_keeps_a_staff_session_alive(site, make_user):
+def test_activity_keeps_a_staff_session_alive(app, make_user):
     make_user("marketing")
-    client = sign_in(site, "marketing@staff.test")
+    client = sign_in(app, "marketing@staff.test")
     last_seen(client, 7.9)
     assert client.get("/admin/posts/").status_code == 200
     with client.session_transaction() as session:
         assert time.time() - session[LAST_SEEN] < 60  # the request moved the stamp on
 
 
-def test_a_copied_cookie_of_an_idle_session_is_dead_too(site, make_user):
+def test_a_copied_cookie_of_an_idle_session_is_dead_too(app, make_user):
     make_user("marketing")
-    client = sign_in(site, "marketing@staff.test")
+    client = sign_in(app, "marketing@staff.test")
     last_seen(client, 9)
-    assert sent_to_login(copy_of(client, site).get("/admin/"))
+    assert sent_to_login(copy_of(client, app).get("/admin/"))
 
 
-def test_a_session_without_a_last_seen_stamp_has_ended(site, make_user):
+def test_a_session_without_a_last_seen_stamp_has_ended(app, make_user):
     make_user("marketing")
-    client = sign_in(site, "marketing@staff.test")
+    client = sign_in(app, "marketing@staff.test")
     with client.session_transaction() as session:
         del session[LAST_SEEN]
     assert sent_to_login(client.get("/admin/"))
 
 
 def test_the_idle_limit_is_configurable(database_url, db, make_user):
-    hasty = build_app(database_url, STAFF_SESSION_IDLE_HOURS=0.5)
+    hasty = app_with(database_url, STAFF_SESSION_IDLE_HOURS=0.5)
     try:
         make_user("sales")
         client = sign_in(hasty, "sales@staff.test")
@@ -232,13 +233,13 @@ def test_the_idle_limit_is_configurable(database_url, db, make_user):
         dispose(hasty)
 
 
-def test_no_remember_me_cookie_is_issued_or_honoured(site, make_user):
+def test_no_remember_me_cookie_is_issued_or_honoured(app, make_user):
     """The shop offers no "remember me"; a forged one, even naming the current version, signs no one in."""
     user = make_user("admin")
-    response = login(site.test_client(), "admin@staff.test", STAFF_PASSWORD)
+    response = login(app.test_client(), "admin@staff.test", STAFF_PASSWORD)
     assert not [c for c in response.headers.getlist("Set-Cookie") if c.startswith("remember_token=")]
-    client = site.test_client()
-    with site.test_request_context():
+    client = app.test_client()
+    with app.test_request_context():
         client.set_cookie("remember_token", encode_cookie(user.get_id()))
     assert sent_to_login(client.get("/admin/"))
 
@@ -277,9 +278,9 @@ HOSTILE_USER_IDS = [
 
 
 @pytest.mark.parametrize("user_id", HOSTILE_USER_IDS, ids=[repr(v) for v in HOSTILE_USER_IDS])
-def test_a_hostile_user_id_in_the_session_is_anonymous(site, make_user, user_id):
+def test_a_hostile_user_id_in_the_session_is_anonymous(app, make_user, user_id):
     make_user("admin")  # id 1 exists, so near-misses must not reach it
-    client = site.test_client()
+    client = app.test_client()
     with client.session_transaction() as session:
         session["_user_id"] = user_id
         session[LAST_SEEN] = int(time.time())
@@ -287,10 +288,10 @@ def test_a_hostile_user_id_in_the_session_is_anonymous(site, make_user, user_id)
     assert client.get("/").status_code == 200
 
 
-def test_the_old_plain_id_no_longer_signs_in(site, make_user):
+def test_the_old_plain_id_no_longer_signs_in(app, make_user):
     """Sessions from before versions were added named the user by id alone."""
     user = make_user("admin")
-    client = site.test_client()
+    client = app.test_client()
     with client.session_transaction() as session:
         session["_user_id"] = str(user.id)
         session[LAST_SEEN] = int(time.time())

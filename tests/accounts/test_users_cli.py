@@ -58,15 +58,15 @@ def test_create_refuses_a_repetitive_password(runner, db):
     assert user(db, "sam@staff.test").check_password(GOOD)
 
 
-def test_create_with_generate_prints_a_password_that_signs_in(runner, db, site_client):
+def test_create_with_generate_prints_a_password_that_signs_in(runner, db, client):
     result = runner.invoke(args=["users", "create", "ada@staff.test", "--role", "admin", "--name", "Ada", "--generate"])
     assert result.exit_code == 0, result.output
     password = printed_password(result.output)
     assert len(password) >= 12
     created = user(db, "ada@staff.test")
     assert created.name == "Ada" and created.role == "admin"
-    assert login(site_client, "ada@staff.test", password).status_code == 302
-    assert signed_in_user_id(site_client) == str(created.id)
+    assert login(client, "ada@staff.test", password).status_code == 302
+    assert signed_in_user_id(client) == str(created.id)
 
 
 def test_create_refuses_a_duplicate_email(runner, db, make_user):
@@ -92,14 +92,14 @@ def test_create_needs_a_role(runner, db):
     assert user(db, "who@staff.test") is None
 
 
-def test_set_password_generate_replaces_the_old_password(runner, db, make_user, site_client):
+def test_set_password_generate_replaces_the_old_password(runner, db, make_user, client):
     make_user("sales")
     result = runner.invoke(args=["users", "set-password", "sales@staff.test", "--generate"])
     assert result.exit_code == 0, result.output
     assert "Password changed for sales@staff.test." in result.output
     new = printed_password(result.output)
-    assert login(site_client, "sales@staff.test", STAFF_PASSWORD).status_code == 401
-    assert login(site_client, "sales@staff.test", new).status_code == 302
+    assert login(client, "sales@staff.test", STAFF_PASSWORD).status_code == 401
+    assert login(client, "sales@staff.test", new).status_code == 302
 
 
 def test_set_password_asks_for_a_strong_one(runner, db, make_user):
@@ -117,14 +117,14 @@ def test_set_password_for_an_unknown_user_fails(runner, db):
     assert "No user with the e-mail nobody@staff.test." in result.output
 
 
-def test_deactivate_stops_sign_in(runner, db, make_user, site_client):
+def test_deactivate_stops_sign_in(runner, db, make_user, client):
     make_user("sales")
     result = runner.invoke(args=["users", "deactivate", "Sales@Staff.test"])
     assert result.exit_code == 0, result.output
     assert "Deactivated sales@staff.test." in result.output
     assert user(db, "sales@staff.test").active is False
-    assert login(site_client, "sales@staff.test", STAFF_PASSWORD).status_code == 401
-    assert signed_in_user_id(site_client) is None
+    assert login(client, "sales@staff.test", STAFF_PASSWORD).status_code == 401
+    assert signed_in_user_id(client) is None
 
 
 def test_deactivate_an_unknown_user_fails(runner, db):
@@ -179,7 +179,7 @@ def demo_logins(output: str) -> dict[str, tuple[str, str]]:
     return {email: (role, password) for role, email, password in rows}
 
 
-def test_demo_creates_one_account_per_role_and_prints_logins(demo_runner, db, tmp_path, site_client):
+def test_demo_creates_one_account_per_role_and_prints_logins(demo_runner, db, tmp_path, client):
     result = demo_runner.invoke(args=["users", "demo"])
     assert result.exit_code == 0, result.output
     printed = demo_logins(result.output)
@@ -187,7 +187,7 @@ def test_demo_creates_one_account_per_role_and_prints_logins(demo_runner, db, tm
     for email, (role, password) in printed.items():
         account = user(db, email)
         assert account.role == role and account.active and account.check_password(password)
-    assert login(site_client, "marketing@cellshop.example", printed["marketing@cellshop.example"][1]).status_code == 302
+    assert login(client, "marketing@cellshop.example", printed["marketing@cellshop.example"][1]).status_code == 302
     saved = (tmp_path / "demo-logins.txt").read_text().split()
     assert all(email in saved and password in saved for email, (_, password) in printed.items())
     assert (tmp_path / "demo-logins.txt").stat().st_mode & 0o777 == 0o600

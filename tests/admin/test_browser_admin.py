@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import sign_in_with_the_form
 
 pytestmark = pytest.mark.browser
 
@@ -12,10 +12,7 @@ def test_sign_in_edit_a_product_and_see_it_in_the_shop(page, seeded, make_user):
     page.goto("/admin/product/")
     assert "/login" in page.url  # anonymous: to the sign-in page first
 
-    page.get_by_label("E-mail").fill("mara@staff.test")
-    page.get_by_label("Password").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/admin/product/")
+    sign_in_with_the_form(page, "mara@staff.test", "**/admin/product/")
 
     page.locator("input[name=search]").fill("CT-PBMC-CR-10M")
     page.keyboard.press("Enter")
@@ -35,10 +32,7 @@ def test_two_editors_the_second_is_told(page, seeded, make_user, browser, live_s
     """Two tabs open the same product; the second save is refused with a clear message."""
     make_user("admin", email="ada@staff.test")
     page.goto("/login")
-    page.get_by_label("E-mail").fill("ada@staff.test")
-    page.get_by_label("Password").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/admin/")
+    sign_in_with_the_form(page, "ada@staff.test", "**/admin/")
     page.goto("/admin/product/edit/?id=1")
     second = page.context.new_page()
     second.goto(live_server + "/admin/product/edit/?id=1")

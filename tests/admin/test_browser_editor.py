@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import sign_in_with_the_form
 
 pytestmark = pytest.mark.browser
 
@@ -10,10 +10,7 @@ pytestmark = pytest.mark.browser
 def test_write_preview_publish_and_find_the_post(page, seeded, make_user):
     make_user("marketing", email="mara@staff.test")
     page.goto("/login?next=/admin/posts/new")
-    page.get_by_label("E-mail").fill("mara@staff.test")
-    page.get_by_label("Password").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/admin/posts/new")
+    sign_in_with_the_form(page, "mara@staff.test", "**/admin/posts/new")
 
     page.get_by_label("Title").fill("Recallable donors for longitudinal CAR-T studies")
     page.get_by_label("Summary").fill("Why coming back to the same donor helps.")

@@ -230,7 +230,7 @@ def test_deleting_a_product_without_lots_works_and_is_audited(client, auth, db):
     auth.login("admin")
     response = client.post("/admin/product/delete/", data={"id": str(product.id)}, follow_redirects=True)
     assert response.status_code == 200
-    assert db.session.get(Product, product.id) is None
+    assert db.session.scalar(select(Product).where(Product.id == product.id)) is None
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "delete")).one()
     assert entry.entity == "product" and entry.actor == "admin@staff.test"
     assert entry.changes["name"] == "Short-lived"

@@ -5,12 +5,7 @@ from html import unescape
 
 import pytest
 
-CARD = re.compile(r'<h3 class="card-title"><a href="/products/([^"]+)">')
-
-
-def result_slugs(html: str) -> list[str]:
-    """Slugs of the product cards in the result list, in page order."""
-    return CARD.findall(html)
+from tests.catalog.cards import card_slugs
 
 
 def result_count(html: str) -> str:
@@ -51,7 +46,7 @@ def test_bad_page_numbers_give_page_one(client, seeded, page):
     response = client.get("/products/", query_string={"page": page})
     assert response.status_code == 200
     assert result_count(response.text) == "26 products · page 1 of 2"
-    assert result_slugs(response.text) == result_slugs(client.get("/products/").text)
+    assert card_slugs(response.text) == card_slugs(client.get("/products/").text)
 
 
 @pytest.mark.parametrize("page", ["²", "①"])
@@ -169,7 +164,7 @@ def test_a_nul_byte_is_a_400_that_says_why(client, seeded, url):
 def test_negative_search_word_is_just_a_word(client, seeded):
     """q=-cd8 searches for cd8 rather than excluding it."""
     response = client.get("/products/?q=-cd8")
-    assert "cd8-t-cells-cryopreserved-25m" in result_slugs(response.text)
+    assert "cd8-t-cells-cryopreserved-25m" in card_slugs(response.text)
 
 
 @pytest.mark.parametrize(
@@ -196,7 +191,7 @@ def test_unknown_sort_falls_back_to_relevance(client, seeded, sort):
     response = client.get("/products/", query_string={"sort": sort})
     assert response.status_code == 200
     assert '<option value="relevance" selected>' in response.text
-    assert result_slugs(response.text) == result_slugs(client.get("/products/").text)
+    assert card_slugs(response.text) == card_slugs(client.get("/products/").text)
 
 
 def test_repeated_and_mixed_parameters(client, seeded):

@@ -263,22 +263,22 @@ BAD_CELLS = [
     ("container", "bottle", "bag, vial, tube"),
     ("shipping_condition", "courier", "ambient"),
     ("price", "abc", "not a price"),
-    ("price", "1,900.00", "not a price"),
+    ("price", "1,90.00", "not a price"),
     ("price", "-5.00", "negative"),
-    ("price", "1.005", "2 decimal places"),
-    ("price", "99999999.00", "largest price"),
+    ("price", "1.005", "two decimals"),
+    ("price", "99999999.00", "too large"),
     ("min_purity", "high", "percentage"),
     ("min_purity", "-1", "percentage"),
     ("min_viability", "100.5", "percentage"),
-    ("lead_time_days", "-2", "whole number of days"),
-    ("lead_time_days", "2.5", "whole number of days"),
+    ("lead_time_days", "-2", "Between 0 and 365 days"),
+    ("lead_time_days", "2.5", "Between 0 and 365 days"),
     ("cells_per_unit", "0", "positive whole number"),
     ("cells_per_unit", "2.5e-1", "positive whole number"),
     ("cells_per_unit", "lots", "positive whole number"),
     ("donor_selectable", "maybe", "true, false"),
     ("active", "y", "true, false"),
-    ("slug", "Not A Slug", "not a slug"),
-    ("slug", "double--hyphen", "not a slug"),
+    ("slug", "Not A Slug", "lower-case letters, digits and single hyphens"),
+    ("slug", "double--hyphen", "lower-case letters, digits and single hyphens"),
     ("slug", "s" * 121, "at most 120"),
     ("name", "n" * 201, "at most 200"),
     ("catalog_number", "C" * 41, "at most 40"),
@@ -488,8 +488,8 @@ def test_cli_import_prints_errors_and_exits_1(runner, db, category, tmp_path):
 
     assert result.exit_code == 1
     assert "Nothing was imported: 2 problem(s) found." in result.output
-    assert "row 3, column price: -1 is negative" in result.output
-    assert "row 4, column format: 'frozen' is not one of fresh, cryopreserved" in result.output
+    assert "row 3, column price: The price can't be negative" in result.output
+    assert "row 4, column format: “frozen” is not one of fresh, cryopreserved" in result.output
     assert product_count(db) == 0
 
 

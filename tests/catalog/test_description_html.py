@@ -100,7 +100,7 @@ OLD_PRODUCT = {
 }  # fmt: skip
 
 
-def test_migration_renders_descriptions_of_existing_products(app, db):
+def test_migration_renders_descriptions_of_existing_products(app, db, committing_db):
     """Products saved before the column existed get their HTML from the migration."""
     category = CategoryFactory(slug="old")
     db.session.commit()

@@ -6,10 +6,10 @@ from html import unescape
 
 import pytest
 
+from tests.catalog.cards import card_slugs
 from tests.factories import CategoryFactory, DonorFactory, LotFactory, ProductFactory
 
 OPTION = re.compile(r'<span class="label">([^<]*)</span><span class="count">(\d+)</span>')
-CARD = re.compile(r'<h3 class="card-title"><a href="/products/([^"]+)">')
 CHIP = re.compile(r'<a class="chip" href="([^"]*)" aria-label="Remove filter ([^"]*)"')
 
 
@@ -18,11 +18,6 @@ def facet_counts(html: str, facet: str) -> dict[str, int]:
     section = re.search(rf'aria-labelledby="facet-{facet}">(.*?)</section>', html, re.S)
     assert section, f"no {facet} facet on the page"
     return {unescape(label): int(n) for label, n in OPTION.findall(section.group(1))}
-
-
-def result_slugs(html: str) -> list[str]:
-    """Slugs of the product cards in the result list, in page order."""
-    return CARD.findall(html)
 
 
 def result_count(html: str) -> str:
@@ -39,7 +34,7 @@ def slugs_of(client, url: str) -> set[str]:
     """The set of product slugs a catalog URL lists (first page)."""
     response = client.get(url)
     assert response.status_code == 200
-    return set(result_slugs(response.text))
+    return set(card_slugs(response.text))
 
 
 # --- product facets on the demo catalog ---------------------------------------------------------
@@ -51,14 +46,14 @@ def test_values_within_a_facet_are_ored(client, seeded):
     t_cells = slugs_of(client, "/products/?category=t-cell")
     html = client.get("/products/?category=pbmc&category=t-cell").text
     assert pbmc and t_cells
-    assert set(result_slugs(html)) == pbmc | t_cells
+    assert set(card_slugs(html)) == pbmc | t_cells
     assert result_count(html) == f"{len(pbmc | t_cells)} products"
 
 
 def test_facets_are_anded(client, seeded):
     """category=t-cell&format=fresh lists only fresh T cells."""
     html = client.get("/products/?category=t-cell&format=fresh").text
-    assert result_slugs(html) == ["pan-t-cells-cd3-fresh-100m"]
+    assert card_slugs(html) == ["pan-t-cells-cd3-fresh-100m"]
     assert result_count(html) == "1 product"
 
 
@@ -164,7 +159,7 @@ def two_donor_product(db):
 def test_donor_filters_must_hold_for_one_lot(client, two_donor_product, query):
     """Donor filters met only by different lots' donors don't match the product."""
     html = client.get(f"/products/?{query}").text
-    assert result_slugs(html) == []
+    assert card_slugs(html) == []
     assert "No products match" in html
     assert facet_counts(html, "category")["PBMCs"] == 0
 
@@ -210,7 +205,7 @@ def test_lots_not_in_stock_do_not_count(client, db, status, units):
     html = client.get("/products/").text
     assert facet_counts(html, "cmv")["Positive"] == 0
     assert facet_counts(html, "stock") == {"In stock": 0}
-    assert result_slugs(html) == ["not-in-stock"]
+    assert card_slugs(html) == ["not-in-stock"]
 
 
 @pytest.mark.parametrize(("status", "units"), [("depleted", 0), ("reserved", 5), ("quarantine", 5), ("available", 0)])
@@ -220,7 +215,7 @@ def test_stock_filter_skips_lots_not_in_stock(client, db, status, units):
     LotFactory(product=ProductFactory(slug="not-in-stock"), status=status, units_available=units)
     db.session.commit()
     html = client.get("/products/?stock=in").text
-    assert result_slugs(html) == ["in-stock"]
+    assert card_slugs(html) == ["in-stock"]
     assert facet_counts(html, "stock") == {"In stock": 1}
 
 
@@ -316,7 +311,7 @@ def sortable(db):
 def test_sort_orders(client, sortable, sort, expected):
     """sort=name is A-Z, price is list prices ascending with quote-only last, newest is newest first."""
     html = client.get(f"/products/?sort={sort}").text
-    assert result_slugs(html) == expected
+    assert card_slugs(html) == expected
     assert f'<option value="{sort}" selected>' in html
 
 
@@ -330,7 +325,7 @@ def thirty_products(db):
 def test_first_page_has_24_and_a_next_link(client, thirty_products):
     """Page 1 shows 24 products, a rel=next link to page 2 and no rel=prev."""
     html = client.get("/products/").text
-    assert len(result_slugs(html)) == 24
+    assert len(card_slugs(html)) == 24
     assert result_count(html) == "30 products · page 1 of 2"
     assert 'href="/products/?page=2" rel="next"' in html
     assert 'rel="prev"' not in html
@@ -338,9 +333,9 @@ def test_first_page_has_24_and_a_next_link(client, thirty_products):
 
 def test_second_page_has_the_rest_and_a_prev_link(client, thirty_products):
     """Page 2 shows the other 6 products and a rel=prev link back to page 1."""
-    first = set(result_slugs(client.get("/products/").text))
+    first = set(card_slugs(client.get("/products/").text))
     html = client.get("/products/?page=2").text
-    second = result_slugs(html)
+    second = card_slugs(html)
     assert len(second) == 6
     assert first.isdisjoint(second)
     assert result_count(html) == "30 products · page 2 of 2"

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from shop.catalog.models import Product
+from tests.catalog.cards import card_slugs
 
 PBMC = "/products/pbmc-cryopreserved-10m"
 FRESH_LEUKOPAK = "/products/leukopak-non-mobilized-full-fresh"
@@ -21,7 +22,7 @@ def spec_rows(html: str) -> dict[str, str]:
 def related_slugs(html: str) -> list[str]:
     """Slugs of the cards in the Related products section."""
     section = html.split('id="related-heading"', 1)
-    return re.findall(r'class="card-title"><a href="/products/([^"]+)"', section[1]) if len(section) == 2 else []
+    return card_slugs(section[1]) if len(section) == 2 else []
 
 
 def test_specification_table(client, seeded):

@@ -5,14 +5,8 @@ from html import unescape
 
 import pytest
 
+from tests.catalog.cards import card_slugs
 from tests.factories import CategoryFactory, ProductFactory
-
-CARD = re.compile(r'<h3 class="card-title"><a href="/products/([^"]+)">')
-
-
-def result_slugs(html: str) -> list[str]:
-    """Slugs of the product cards in the result list, in page order."""
-    return CARD.findall(html)
 
 
 def result_count(html: str) -> str:
@@ -49,7 +43,7 @@ def test_name_match_ranks_above_description_match(client, db):
     ProductFactory(slug="unrelated", name="Other cells", category=category)
     db.session.commit()
     html = search(client, "q=zebrafish")
-    assert result_slugs(html) == ["named", "mentions"]
+    assert card_slugs(html) == ["named", "mentions"]
     assert result_count(html) == "2 products"
 
 
@@ -63,7 +57,7 @@ def test_relevance_adds_up_where_each_word_is_found(client, db):
     ProductFactory(slug="both-in-name", name="Okapi quokka cells", **common)
     ProductFactory(slug="in-description-featured", featured=True, **{**common, "description": "Okapi quokka."})
     db.session.commit()
-    assert result_slugs(search(client, "q=okapi+quokka")) == [
+    assert card_slugs(search(client, "q=okapi+quokka")) == [
         "both-in-name",  # 20
         "in-name",  # 11
         "in-markers",  # 6
@@ -75,14 +69,14 @@ def test_relevance_adds_up_where_each_word_is_found(client, db):
 def test_prefix_finds_leukopaks(client, seeded):
     """q=leuko finds every leukopak and nothing else."""
     html = search(client, "q=leuko")
-    assert set(result_slugs(html)) == LEUKOPAKS
+    assert set(card_slugs(html)) == LEUKOPAKS
     assert result_count(html) == "9 products"
     assert "Results for “leuko”" in html
 
 
 def test_marker_search_ranks_the_named_subset_first(client, seeded):
     """q=cd8 finds CD8+ T cells first, and also PBMCs that carry CD8+ cells."""
-    slugs = result_slugs(search(client, "q=cd8"))
+    slugs = card_slugs(search(client, "q=cd8"))
     assert slugs[0] == "cd8-t-cells-cryopreserved-25m"
     assert "pbmc-cryopreserved-10m" in slugs
     assert "cd14-monocytes-cryopreserved-25m" not in slugs
@@ -90,7 +84,7 @@ def test_marker_search_ranks_the_named_subset_first(client, seeded):
 
 def test_every_word_must_match(client, seeded):
     """q=pbmc 50m finds the 50M PBMC vial but not the 10M one."""
-    slugs = result_slugs(search(client, "q=pbmc+50m"))
+    slugs = card_slugs(search(client, "q=pbmc+50m"))
     assert "pbmc-cryopreserved-50m" in slugs
     assert "pbmc-cryopreserved-10m" not in slugs
 
@@ -101,13 +95,13 @@ def test_every_word_must_match(client, seeded):
 )
 def test_catalog_number_words(client, seeded, query, slug):
     """A word of a catalog number finds its product."""
-    assert slug in result_slugs(search(client, f"q={query}"))
+    assert slug in card_slugs(search(client, f"q={query}"))
 
 
 def test_partial_catalog_number_searches(client, seeded):
     """A catalog-number-shaped q that is no product's number searches instead of redirecting."""
     html = search(client, "q=CT-TC-CD8")
-    assert result_slugs(html)[0] == "cd8-t-cells-cryopreserved-25m"
+    assert card_slugs(html)[0] == "cd8-t-cells-cryopreserved-25m"
 
 
 @pytest.mark.parametrize("typed", ["CT-PBMC-CR-10M", "ct-pbmc-cr-10m", "Ct-Pbmc-Cr-10m", "  ct-pbmc-cr-10m  "])
@@ -124,13 +118,13 @@ def test_catalog_number_of_inactive_product_does_not_redirect(client, db):
     db.session.commit()
     response = client.get("/products/?q=CT-OLD-CR-1M")
     assert response.status_code == 200
-    assert result_slugs(response.text) == []
+    assert card_slugs(response.text) == []
 
 
 def test_search_with_facets(client, seeded):
     """q=leuko&format=cryopreserved lists only cryopreserved leukopaks; counts follow the search."""
     html = search(client, "q=leuko&format=cryopreserved")
-    assert set(result_slugs(html)) == {
+    assert set(card_slugs(html)) == {
         "leukopak-gcsf-plerixafor-mobilized-quarter-cryopreserved",
         "leukopak-non-mobilized-full-cryopreserved",
         "leukopak-non-mobilized-half-cryopreserved",
@@ -143,12 +137,12 @@ def test_search_with_facets(client, seeded):
 
 def test_search_with_donor_facet(client, seeded):
     """q=pbmc&cmv=negative keeps only PBMCs with an in-stock lot from a CMV-negative donor."""
-    assert set(result_slugs(search(client, "q=pbmc&cmv=negative"))) == {"pbmc-cryopreserved-10m"}
+    assert set(card_slugs(search(client, "q=pbmc&cmv=negative"))) == {"pbmc-cryopreserved-10m"}
 
 
 def test_search_sorted_by_price(client, seeded):
     """A search can be sorted by price, list prices first."""
-    slugs = result_slugs(search(client, "q=leuko&sort=price"))
+    slugs = card_slugs(search(client, "q=leuko&sort=price"))
     assert slugs[:2] == ["leukopak-non-mobilized-quarter-cryopreserved", "leukopak-non-mobilized-half-cryopreserved"]
     assert set(slugs) == LEUKOPAKS
 
@@ -156,7 +150,7 @@ def test_search_sorted_by_price(client, seeded):
 def test_no_result_shows_the_empty_state(client, seeded):
     """A search that finds nothing says so, with 200."""
     html = search(client, "q=zzqxw")
-    assert result_slugs(html) == []
+    assert card_slugs(html) == []
     assert "No products match “zzqxw”." in html
     assert "0 products" in html
 
@@ -170,10 +164,10 @@ def test_search_follows_renames_and_deletes(client, db):
     """The full-text index is kept by the database (triggers): a renamed product is found by its new name."""
     product = ProductFactory(slug="renamed", name="Plain cells", description="Cells.")
     db.session.commit()
-    assert result_slugs(search(client, "q=okapi")) == []
+    assert card_slugs(search(client, "q=okapi")) == []
     product.name = "Okapi cells"
     db.session.commit()
-    assert result_slugs(search(client, "q=okapi")) == ["renamed"]
+    assert card_slugs(search(client, "q=okapi")) == ["renamed"]
     db.session.delete(product)
     db.session.commit()
-    assert result_slugs(search(client, "q=okapi")) == []
+    assert card_slugs(search(client, "q=okapi")) == []

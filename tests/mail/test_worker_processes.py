@@ -23,7 +23,7 @@ from shop.mail.models import SENDING, SENT, OutboxMessage
 from tests.mail.conftest import queue_hellos
 from tests.mail.smtp import Mailbox, SMTPServer
 
-pytestmark = pytest.mark.commits
+pytestmark = pytest.mark.usefixtures("committing_db")  # the workers are other processes
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -13,7 +13,7 @@ from tests.mail.conftest import mail_app_with
 from tests.mail.smtp import SMTPServer, text_part
 from tests.subscriptions.conftest import subscriber
 
-pytestmark = [pytest.mark.browser, pytest.mark.commits]
+pytestmark = pytest.mark.browser  # live_server brings committing_db
 
 
 def deliver(database_url: str, smtp: SMTPServer, site: str) -> None:

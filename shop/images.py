@@ -1,4 +1,4 @@
-"""Product images: check an upload, re-encode it as a clean WebP with a thumbnail, delete it.
+"""Uploaded images (product photos, post covers): check, re-encode as a clean WebP with a thumbnail, delete.
 
 An upload is untrusted: its name and extension are ignored, only JPEG, PNG and
 WebP parsers ever see its bytes, its pixel count is checked from the header
@@ -22,12 +22,12 @@ MAX_BYTES = 8 * 1024 * 1024
 # The pixel budget, per kind of file: the most pixels an upload may declare, checked from its header
 # before any pixel is decoded, so that decoding and shrinking one stays under about 100 MB of a
 # worker's memory. Peak memory added, measured in a fresh process (ru_maxrss, Pillow 13) for the
-# worst image of each kind at its limit (see tests/catalog/test_images.py, which measures it again):
+# worst image of each kind at its limit (see tests/test_images.py, which measures it again):
 # - baseline JPEG, 24 MP: ~50 MB, as it decodes at 1/2 to 1/8 scale (draft);
 # - progressive JPEG, 12 MP: ~85 MB, as libjpeg buffers every coefficient (6 bytes a pixel at 4:4:4);
 # - PNG, 8 MP: ~80 MB, full decode (4 bytes a pixel) plus the premultiplied copy an RGBA resize makes;
 # - WebP, 3 MP: ~75 MB, as Pillow's decoder holds the frame several times over.
-# Before the budget a 40 MP PNG took ~670 MB here. A product image is shown at MAX_SIDE at most anyway.
+# Before the budget a 40 MP PNG took ~670 MB here. An image is shown at MAX_SIDE at most anyway.
 MEGAPIXEL_BUDGET = {"JPEG": 24, "progressive JPEG": 12, "PNG": 8, "WebP": 3}
 MIN_SIDE = 200
 MAX_SIDE = 1600
@@ -71,7 +71,7 @@ OVER_BUDGET = "The image has too many pixels: a {kind} may have at most {limit} 
 
 
 class ImageRejected(ValueError):
-    """An upload that cannot be a product image; the message is meant for the person uploading."""
+    """An upload that cannot be a stored image; the message is meant for the person uploading."""
 
 
 def thumbnail_name(name: str) -> str:
@@ -79,7 +79,7 @@ def thumbnail_name(name: str) -> str:
     return name.removesuffix(".webp") + THUMB_SUFFIX
 
 
-def save_product_image(upload: Any, folder: Path) -> str:
+def save_image(upload: Any, folder: Path) -> str:
     """Check an upload, store it as WebP plus a thumbnail in ``folder`` and return the main file's name."""
     data = _read_limited(getattr(upload, "stream", upload))
     # Reading the EXIF orientation parses untrusted bytes too, so it is guarded like decoding.
@@ -91,10 +91,10 @@ def save_product_image(upload: Any, folder: Path) -> str:
     return name
 
 
-def delete_product_image(name: str, folder: Path) -> None:
+def delete_image(name: str, folder: Path) -> None:
     """Remove a stored image and its thumbnail; refuse any name this module did not generate."""
     if not STORED_NAME.fullmatch(name):
-        raise ValueError(f"Not a stored product image name: {name!r}")
+        raise ValueError(f"Not a stored image name: {name!r}")
     for file_name in (name, thumbnail_name(name)):
         (folder / file_name).unlink(missing_ok=True)
 

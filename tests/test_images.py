@@ -13,10 +13,10 @@ import pytest
 from PIL import ExifTags, Image, PngImagePlugin
 from werkzeug.datastructures import FileStorage
 
-from shop.catalog import images
-from shop.catalog.images import ImageRejected, delete_product_image, save_product_image, thumbnail_name
+from shop import images
+from shop.images import ImageRejected, delete_image, save_image, thumbnail_name
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 STORED_NAME = re.compile(r"^[0-9a-f]{32}\.webp$")
 RED, BLUE, WHITE = (220, 30, 30), (30, 30, 220), (255, 255, 255)
 
@@ -87,7 +87,7 @@ def assert_clean_webp(path) -> None:
 def test_accepts_jpeg_png_and_webp_and_stores_webp_at_most_1600_with_a_400_thumbnail(folder, fmt):
     image = two_tone((2000, 1500))  # within every kind's pixel budget (WebP's is the smallest)
 
-    name = save_product_image(upload(encode(image, fmt)), folder)
+    name = save_image(upload(encode(image, fmt)), folder)
 
     assert STORED_NAME.match(name)
     assert sorted(p.name for p in folder.iterdir()) == sorted([name, thumbnail_name(name)])
@@ -101,7 +101,7 @@ def test_accepts_jpeg_png_and_webp_and_stores_webp_at_most_1600_with_a_400_thumb
 def test_png_transparency_is_flattened_on_white(folder):
     image = two_tone((400, 400), left=(0, 0, 0, 0), right=(*RED, 255), mode="RGBA")
 
-    name = save_product_image(upload(encode(image, "PNG"), "logo.png"), folder)
+    name = save_image(upload(encode(image, "PNG"), "logo.png"), folder)
 
     with Image.open(folder / name) as stored:
         assert stored.mode == "RGB"
@@ -110,14 +110,14 @@ def test_png_transparency_is_flattened_on_white(folder):
 
 
 def test_a_small_image_is_not_enlarged(folder):
-    name = save_product_image(upload(encode(two_tone((300, 250)), "PNG")), folder)
+    name = save_image(upload(encode(two_tone((300, 250)), "PNG")), folder)
 
     with Image.open(folder / name) as stored, Image.open(folder / thumbnail_name(name)) as thumb:
         assert stored.size == thumb.size == (300, 250)
 
 
 def test_the_name_and_extension_sent_are_ignored(folder):
-    name = save_product_image(upload(encode(two_tone((300, 300)), "PNG"), "../../etc/evil.php"), folder)
+    name = save_image(upload(encode(two_tone((300, 300)), "PNG"), "../../etc/evil.php"), folder)
 
     assert STORED_NAME.match(name)
     assert sorted(p.name for p in folder.iterdir()) == sorted([name, thumbnail_name(name)])
@@ -126,7 +126,7 @@ def test_the_name_and_extension_sent_are_ignored(folder):
 def test_creates_the_folder_when_missing(tmp_path):
     folder = tmp_path / "uploads" / "products"
 
-    name = save_product_image(upload(encode(two_tone((300, 300)), "JPEG")), folder)
+    name = save_image(upload(encode(two_tone((300, 300)), "JPEG")), folder)
 
     assert (folder / name).is_file() and (folder / thumbnail_name(name)).is_file()
 
@@ -142,7 +142,7 @@ def test_exif_and_gps_are_stripped_and_orientation_is_applied(folder):
     with Image.open(BytesIO(data)) as sent:  # the test image really carries the location
         assert sent.getexif().get_ifd(ExifTags.IFD.GPSInfo)[ExifTags.GPS.GPSLatitudeRef] == "N"
 
-    name = save_product_image(upload(data), folder)
+    name = save_image(upload(data), folder)
 
     for stored_name in (name, thumbnail_name(name)):
         assert_clean_webp(folder / stored_name)
@@ -160,7 +160,7 @@ def test_png_text_icc_and_exif_are_stripped(folder):
     exif[ExifTags.Base.Make] = "PhoneCo"
     data = encode(two_tone((300, 300)), "PNG", pnginfo=text, icc_profile=b"not-really-a-profile", exif=exif)
 
-    name = save_product_image(upload(data, "scan.png"), folder)
+    name = save_image(upload(data, "scan.png"), folder)
 
     assert_clean_webp(folder / name)
     assert b"Jane Doe" not in (folder / name).read_bytes()
@@ -232,7 +232,7 @@ REFUSALS = [
 @pytest.mark.parametrize(("make_data", "message"), REFUSALS)
 def test_refuses_with_a_clear_message_and_leaves_nothing(folder, make_data, message):
     with pytest.raises(ImageRejected) as refused:
-        save_product_image(upload(make_data()), folder)
+        save_image(upload(make_data()), folder)
 
     assert str(refused.value) == message
     assert list(folder.iterdir()) == []
@@ -242,7 +242,7 @@ def test_refusal_does_not_create_the_folder(tmp_path):
     folder = tmp_path / "not-yet"
 
     with pytest.raises(ImageRejected):
-        save_product_image(upload(b"not an image"), folder)
+        save_image(upload(b"not an image"), folder)
 
     assert not folder.exists()
 
@@ -251,7 +251,7 @@ def test_reads_no_more_than_the_limit_from_the_stream(folder):
     stream = BytesIO(bytes(50 * 1024 * 1024))
 
     with pytest.raises(ImageRejected):
-        save_product_image(FileStorage(stream=stream, filename="huge.jpg"), folder)
+        save_image(FileStorage(stream=stream, filename="huge.jpg"), folder)
 
     assert stream.tell() == images.MAX_BYTES + 1
 
@@ -261,7 +261,7 @@ def test_a_failed_write_leaves_nothing_behind(folder, monkeypatch):
     monkeypatch.setattr(images, "thumbnail_name", lambda name: f"missing/{name}")
 
     with pytest.raises(OSError):
-        save_product_image(upload(encode(two_tone((300, 300)), "PNG")), folder)
+        save_image(upload(encode(two_tone((300, 300)), "PNG")), folder)
 
     assert list(folder.iterdir()) == []
 
@@ -271,15 +271,15 @@ def test_thumbnail_name():
 
 
 def test_delete_removes_the_image_and_its_thumbnail(folder):
-    name = save_product_image(upload(encode(two_tone((300, 300)), "PNG")), folder)
+    name = save_image(upload(encode(two_tone((300, 300)), "PNG")), folder)
 
-    delete_product_image(name, folder)
+    delete_image(name, folder)
 
     assert list(folder.iterdir()) == []
 
 
 def test_delete_of_an_image_already_gone_is_quiet(folder):
-    assert delete_product_image("0123456789abcdef0123456789abcdef.webp", folder) is None
+    assert delete_image("0123456789abcdef0123456789abcdef.webp", folder) is None
     assert list(folder.iterdir()) == []
 
 
@@ -301,7 +301,7 @@ def test_delete_refuses_names_it_did_not_generate(tmp_path, folder, name):
     outside.write_bytes(b"keep me")
 
     with pytest.raises(ValueError):
-        delete_product_image(name, folder)
+        delete_image(name, folder)
 
     assert outside.read_bytes() == b"keep me"
 
@@ -340,7 +340,7 @@ def test_the_40_megapixel_png_is_refused_at_once_with_the_reason(folder):
 
     started = time.perf_counter()
     with pytest.raises(ImageRejected) as refused:
-        save_product_image(upload(data, "huge.png"), folder)
+        save_image(upload(data, "huge.png"), folder)
 
     assert str(refused.value) == over_budget("PNG", 8)
     assert time.perf_counter() - started < 0.5  # from the header; decoding took 1.6 s and 259 MB
@@ -368,7 +368,7 @@ OVER_BUDGET = [
 @pytest.mark.parametrize(("make_data", "message"), OVER_BUDGET)
 def test_an_image_over_its_kinds_budget_is_refused_from_its_header(folder, make_data, message):
     with pytest.raises(ImageRejected) as refused:
-        save_product_image(upload(make_data()), folder)
+        save_image(upload(make_data()), folder)
 
     assert str(refused.value) == message
     assert list(folder.iterdir()) == []
@@ -390,7 +390,7 @@ image.convert(mode).save(path, "JPEG" if fmt.endswith("JPEG") else fmt, **option
 MEASURE = """
 import re, sys, tempfile
 from pathlib import Path
-from shop.catalog.images import save_product_image
+from shop.images import save_image
 
 def peak_rss_mb():
     # VmHWM, not ru_maxrss: after fork and exec, ru_maxrss still counts the parent's (pytest's) peak.
@@ -398,7 +398,7 @@ def peak_rss_mb():
 
 before = peak_rss_mb()
 with tempfile.TemporaryDirectory() as folder, open(sys.argv[1], "rb") as upload:
-    save_product_image(upload, Path(folder))
+    save_image(upload, Path(folder))
 print(peak_rss_mb() - before)
 """
 

@@ -1,0 +1,408 @@
+"""Every value rule of the catalog, in one place: what a price, a catalog number, an HLA allele, a slug,
+a percentage, a count or a date may be, and how each is written.
+
+The back-office forms (through ``shop/admin/fields.py``), the CSV import, the seed loader and the
+search all ask these functions, so a value one of them takes the others take too, and they say the
+same thing about a value they refuse (``tests/catalog/test_rules.py`` runs one table of values through
+each). A rule takes the text a person typed or a file holds, returns the value to store, and raises
+:class:`RuleError`, whose message is written for that person, when the text breaks the rule.
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import String
+
+from shop.catalog.models import CONTAINERS, FORMATS, GRADES, SHIPPING_CONDITIONS, Product
+from shop.urls import SLUG_MESSAGE, is_slug
+
+# PostgreSQL's INTEGER and BIGINT: a bigger value would fail the whole transaction when it is written.
+MAX_INTEGER = 2**31 - 1
+MAX_BIGINT = 2**63 - 1
+
+
+class RuleError(ValueError):
+    """A value that breaks a catalog rule; the message tells the person who wrote it what to write instead."""
+
+
+Rule = Callable[[str], object]
+
+# Prices ------------------------------------------------------------------------------------------
+
+# Ten million in the currency for one unit: anything above is a typing mistake (and it fits INTEGER cents).
+MAX_PRICE_CENTS = 10_000_000_00
+# 1900, 1900.5, 1900.00 or 1,900.00 (thousands separated by commas, in groups of three).
+_PRICE = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
+
+
+def price_cents(text: str) -> int | None:
+    """A price written in currency units ("1900", "1,900.00") as whole cents; empty is None (quote only)."""
+    text = text.strip()
+    if not text:
+        return None
+    if text.startswith("-"):
+        raise RuleError("The price can't be negative. Leave it empty for quote only.")
+    match = _PRICE.fullmatch(text)
+    if not match:
+        raise RuleError(f"“{_shown(text)}” is not a price: write it like 1900.00, or leave it empty for quote only.")
+    if len((match[1] or "").rstrip("0")) > 2:
+        raise RuleError("A price has at most two decimals (whole cents).")
+    cents = int(Decimal(text.replace(",", "")) * 100)
+    if cents > MAX_PRICE_CENTS:
+        raise RuleError(f"That price is too large for one unit: at most {price_text(MAX_PRICE_CENTS)}.")
+    return cents
+
+
+def price_text(cents: int | None) -> str:
+    """Whole cents as the price a person writes (190000 -> "1900.00"); empty for quote only."""
+    return "" if cents is None else f"{Decimal(cents).scaleb(-2):.2f}"
+
+
+# Catalog numbers ---------------------------------------------------------------------------------
+
+CATALOG_NUMBER_LENGTH = 40
+# At least two groups, so that a plain word in the search box ("PBMC") is never taken for a catalog number.
+_CATALOG_NUMBER = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+")
+CATALOG_NUMBER_MESSAGE = (
+    "A catalog number is letters and digits in groups joined by single hyphens, e.g. CT-PBMC-CR-10M."
+)
+
+
+def catalog_number(text: str) -> str:
+    """A catalog number such as CT-PBMC-CR-10M, typed in any case and stored in capitals."""
+    number = text.strip()
+    if len(number) > CATALOG_NUMBER_LENGTH:
+        raise RuleError(f"A catalog number has at most {CATALOG_NUMBER_LENGTH} characters.")
+    if not _CATALOG_NUMBER.fullmatch(number):
+        raise RuleError(CATALOG_NUMBER_MESSAGE)
+    return number.upper()
+
+
+def looks_like_catalog_number(text: str | None) -> bool:
+    """True when the text (a search, say) is written as a catalog number."""
+    return _passes(catalog_number, text or "")
+
+
+# Slugs ------------------------------------------------------------------------------------------
+
+
+def slug(text: str, max_length: int) -> str:
+    """The end of a page's URL: lower-case letters and digits in words joined by single hyphens."""
+    value = text.strip()
+    if not is_slug(value):
+        raise RuleError(SLUG_MESSAGE)
+    if len(value) > max_length:
+        raise RuleError(f"A slug has at most {max_length} characters.")
+    return value
+
+
+# Numbers ----------------------------------------------------------------------------------------
+
+# A plain decimal number, optionally in scientific notation (2.5e7); never "nan", "inf" or "1_000".
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
+_WHOLE_NUMBER = re.compile(r"\d{1,10}")
+
+
+def _decimal(text: str) -> Decimal | None:
+    """The text as an exact number, or None when it is not written as one."""
+    return Decimal(text) if _NUMBER.fullmatch(text) else None
+
+
+def percentage(text: str) -> float | None:
+    """A percentage from 0 to 100 ("97.5", "97.5%"); empty is None (not measured)."""
+    text = text.strip().removesuffix("%").rstrip()
+    if not text:
+        return None
+    value = _decimal(text)
+    if value is None or not 0 <= value <= 100:
+        raise RuleError("A percentage between 0 and 100.")
+    return float(value)
+
+
+MAX_LEAD_TIME_DAYS = 365
+
+
+def lead_time_days(text: str) -> int:
+    """Business days from order to shipping: a whole number from 0 to a year's worth."""
+    text = text.strip()
+    if not _WHOLE_NUMBER.fullmatch(text) or int(text) > MAX_LEAD_TIME_DAYS:
+        raise RuleError(f"Between 0 and {MAX_LEAD_TIME_DAYS} days.")
+    return int(text)
+
+
+def cell_count(text: str) -> int | None:
+    """A positive whole number of cells, written plainly or in scientific notation (2.5e7); empty is None."""
+    text = text.strip()
+    if not text:
+        return None
+    value = _decimal(text)
+    if value is None or not 0 < value <= MAX_BIGINT or value != value.to_integral_value():
+        raise RuleError("A positive whole number of cells, like 25000000 or 2.5e7.")
+    return int(value)
+
+
+def whole_number(low: int, high: int, message: str) -> Rule:
+    """A rule for a whole number from ``low`` to ``high`` (units in stock, a donor's age ...)."""
+
+    def rule(text: str) -> int:
+        text = text.strip()
+        if not re.fullmatch(r"-?\d{1,10}", text) or not low <= int(text) <= high:
+            raise RuleError(message)
+        return int(text)
+
+    return rule
+
+
+def number_between(low: float, high: float, message: str) -> Callable[[str], float | None]:
+    """A rule for a decimal number from ``low`` to ``high`` (a BMI ...); empty is None."""
+
+    def rule(text: str) -> float | None:
+        text = text.strip()
+        if not text:
+            return None
+        value = _decimal(text)
+        if value is None or not low <= value <= high:
+            raise RuleError(message)
+        return float(value)
+
+    return rule
+
+
+units_in_stock = whole_number(0, MAX_INTEGER, "Units in stock can't be negative.")
+donor_age = whole_number(18, 100, "Donors are adults: 18 to 100.")
+donations = whole_number(0, MAX_INTEGER, "Donations can't be negative.")
+bmi = number_between(10, 80, "A BMI between 10 and 80.")
+
+
+# Codes ------------------------------------------------------------------------------------------
+
+
+def currency(text: str) -> str:
+    """A three-letter ISO 4217 currency code (usd or USD), stored in capitals."""
+    code = text.strip()
+    if not re.fullmatch(r"[A-Za-z]{3}", code):
+        raise RuleError("A three-letter currency code, like USD.")
+    return code.upper()
+
+
+def choice(codes: Mapping[str, str]) -> Rule:
+    """A rule for one of ``codes`` (a format of "fresh" or "cryopreserved" ...), in any case."""
+
+    by_lower_case = {code.lower(): code for code in codes}
+
+    def rule(text: str) -> str:
+        code = by_lower_case.get(text.strip().lower())
+        if code is None:
+            raise RuleError(f"“{_shown(text.strip())}” is not one of {', '.join(codes)}.")
+        return code
+
+    return rule
+
+
+product_format = choice(FORMATS)
+grade = choice(GRADES)
+container = choice(CONTAINERS)
+shipping_condition = choice(SHIPPING_CONDITIONS)
+
+_DONOR_CODE = re.compile(r"D\d{4,8}")
+_LOT_NUMBER = re.compile(r"\d{4}-D\d{4,8}-\d{2}")
+
+
+def donor_code(text: str) -> str:
+    """A de-identified donor's code: D and 4 to 8 digits (D10482)."""
+    code = text.strip().upper()
+    if not _DONOR_CODE.fullmatch(code):
+        raise RuleError("A donor code is D followed by digits, e.g. D10482.")
+    return code
+
+
+def lot_number(text: str) -> str:
+    """A lot number: collection month, donor code and a sequence (2506-D10482-01)."""
+    number = text.strip().upper()
+    if not _LOT_NUMBER.fullmatch(number):
+        raise RuleError("Lot numbers look like 2506-D10482-01.")
+    return number
+
+
+# HLA alleles ------------------------------------------------------------------------------------
+
+# A gene (A, B, C, DRB1 ...), a star and two to four fields of digits: A*02, A*02:01, DRB1*04:01:01:02.
+_HLA_ALLELE = re.compile(r"(?:HLA-)?([A-Z]{1,4}[0-9]?\*\d{2,3}(?::\d{2,4}){0,3})")
+
+
+def hla_allele(text: str) -> str:
+    """An HLA allele as written in the standard nomenclature (hla-a*02:01 or A*02:01), stored as A*02:01."""
+    match = _HLA_ALLELE.fullmatch(text.strip().upper())
+    if not match:
+        raise RuleError(f"Not an HLA allele: {_shown(text.strip())}. Write alleles like A*02:01.")
+    return match[1]
+
+
+def looks_like_hla_allele(text: str) -> bool:
+    """True when the text (a filter in a URL, say) is written as an HLA allele."""
+    return _passes(hla_allele, text)
+
+
+def hla_typing(text: str) -> list[str]:
+    """A donor's alleles, separated by spaces, as a sorted list without repeats; every one must be an allele."""
+    words = text.split()
+    bad = [word for word in words if not _passes(hla_allele, word)]
+    if bad:
+        raise RuleError(f"Not an HLA allele: {', '.join(_shown(w) for w in bad[:5])}. Write alleles like A*02:01.")
+    return sorted({hla_allele(word) for word in words})
+
+
+# Dates ------------------------------------------------------------------------------------------
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_date(text: str) -> date | None:
+    """A calendar date written year first (2026-05-12); empty is None."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise RuleError("A date written like 2026-05-12.") from None
+
+
+def frozen_after_collection(collected_on: date | None, frozen_on: date | None) -> None:
+    """A lot is frozen on or after the day it was collected."""
+    if collected_on and frozen_on and frozen_on < collected_on:
+        raise RuleError("A lot can't be frozen before it was collected.")
+
+
+# Products as files write them ------------------------------------------------------------------
+
+# Every product column a file (a CSV import row, a seed's front matter) holds, in the export's order.
+PRODUCT_FIELDS = (
+    "catalog_number", "name", "slug", "category", "cell_type", "markers", "tissue_source", "mobilization",
+    "donor_health", "format", "container", "unit_size", "cells_per_unit", "isolation_method", "min_purity",
+    "min_viability", "grade", "price", "currency", "lead_time_days", "shipping_condition", "stability",
+    "donor_selectable", "recallable_donors", "applications", "featured", "active", "description",
+)  # fmt: skip
+# What an empty value stands for: the defaults a new product gets. The other fields are required.
+PRODUCT_DEFAULTS = {
+    "slug": None,  # made from the name (or kept, for a product that exists)
+    "markers": "",
+    "mobilization": "none",
+    "donor_health": "Healthy",
+    "cells_per_unit": None,
+    "min_purity": None,
+    "min_viability": None,
+    "grade": "research",
+    "price": None,
+    "currency": "USD",
+    "stability": "",
+    "donor_selectable": False,
+    "recallable_donors": False,
+    "applications": [],
+    "featured": False,
+    "active": True,
+    "description": "",
+}
+TEXT_LENGTHS = {
+    c.name: c.type.length for c in Product.__table__.columns if isinstance(c.type, String) and c.type.length
+}
+BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def text(limit: int | None) -> Rule:
+    """A rule for free text of at most ``limit`` characters (the column's size)."""
+
+    def rule(value: str) -> str:
+        if limit and len(value) > limit:
+            raise RuleError(f"{len(value)} characters is too long: at most {limit} fit.")
+        return value
+
+    return rule
+
+
+def text_of(column: str) -> Rule:
+    """A rule for free text that fits the product column (the name, the cell type ...)."""
+    return text(TEXT_LENGTHS.get(column))
+
+
+def boolean(text: str) -> bool:
+    """true/false, yes/no or 1/0, in any case."""
+    try:
+        return BOOLEANS[text.strip().lower()]
+    except KeyError:
+        raise RuleError("One of true, false, yes, no, 1, 0.") from None
+
+
+def applications(text: str) -> list[str]:
+    """What a product is used for, separated by semicolons."""
+    return [part.strip() for part in text.split(";") if part.strip()]
+
+
+PRODUCT_RULES: dict[str, Rule] = {
+    **{name: text_of(name) for name in PRODUCT_FIELDS},
+    "catalog_number": catalog_number,
+    "slug": lambda text: slug(text, TEXT_LENGTHS["slug"]),
+    "category": lambda text: slug(text, 80),
+    "format": product_format,
+    "grade": grade,
+    "container": container,
+    "shipping_condition": shipping_condition,
+    "price": price_cents,
+    "min_purity": percentage,
+    "min_viability": percentage,
+    "lead_time_days": lead_time_days,
+    "cells_per_unit": cell_count,
+    "donor_selectable": boolean,
+    "recallable_donors": boolean,
+    "featured": boolean,
+    "active": boolean,
+    "currency": currency,
+    "applications": applications,
+}
+
+
+def product_values(texts: Mapping[str, str]) -> tuple[dict, dict[str, str]]:
+    """A product's fields as a file writes them, read by their rules: (values by field, error by field).
+
+    An empty field takes its default, or is an error when the field is required. ``price`` comes
+    back as cents and ``category`` as the category's slug, for the caller to look up.
+    """
+    values, errors = {}, {}
+    for name in PRODUCT_FIELDS:
+        try:
+            values[name] = product_value(name, texts.get(name) or "")
+        except RuleError as exc:
+            errors[name] = str(exc)
+    return values, errors
+
+
+def product_value(name: str, text: str):
+    """One product field read by its rule; empty is the field's default, or an error when it has none."""
+    # The description is Markdown, where leading and trailing whitespace can matter.
+    text = text if name == "description" else text.strip()
+    if text.strip() == "":
+        if name not in PRODUCT_DEFAULTS:
+            raise RuleError("A value is required.")
+        default = PRODUCT_DEFAULTS[name]
+        return list(default) if isinstance(default, list) else default
+    return PRODUCT_RULES[name](text)
+
+
+# Helpers ----------------------------------------------------------------------------------------
+
+
+def _passes(rule: Rule, text: str) -> bool:
+    try:
+        rule(text)
+    except RuleError:
+        return False
+    return True
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """The value as a message repeats it: short, so a pasted page never fills the message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
