@@ -53,14 +53,23 @@ def hold(lot_id: int, units: int) -> None:
 def hold_all(lines: Iterable[tuple[int, int]]) -> None:
     """Hold units of several lots, all or none: on :class:`OutOfStock` no lot of ``lines`` stays held.
 
-    Lots are held in id order, so two transactions holding the same lots never wait on each other.
+    Lots are held in id order, so two transactions holding the same lots never wait on each other. A short
+    lot undoes the holds made before it by releasing them, not with a savepoint: on SQLite, a savepoint
+    that is the transaction's first write commits when it is released (the driver sends no BEGIN before
+    it), so a later rollback of the caller's transaction would have left the holds in place.
     """
     wanted = Counter()
     for lot_id, units in lines:
         wanted[lot_id] += _positive(units)
-    with db.session.begin_nested():  # rolled back, and only that, when a lot is short
+    held = []
+    try:
         for lot_id in sorted(wanted):
             hold(lot_id, wanted[lot_id])
+            held.append(lot_id)
+    except OutOfStock:
+        for lot_id in held:
+            release(lot_id, wanted[lot_id])
+        raise
 
 
 def release(lot_id: int, units: int) -> None:

@@ -121,3 +121,17 @@ def test_buyers_racing_for_the_last_unit_one_gets_it(app, buyers):
         thread.join()
     assert sorted(outcomes) == ["held"] + ["told"] * (buyers - 1)
     assert _units(db.session.get(Lot, lot_id)) == (0, 1)
+
+
+@pytest.mark.usefixtures("committing_db")
+def test_holds_rolled_back_with_the_callers_transaction_are_gone(app):
+    """Holding first in a transaction, then failing: nothing stays held (a savepoint would have committed on
+    SQLite, whose driver sends no BEGIN before one)."""
+    plenty, short = LotFactory(units_available=5), LotFactory(units_available=1)
+    db.session.commit()
+    stock.hold_all([(plenty.id, 2), (short.id, 1)])
+    db.session.rollback()  # the caller's later step failed
+    with pytest.raises(stock.OutOfStock):
+        stock.hold_all([(plenty.id, 2), (short.id, 2)])
+    db.session.commit()
+    assert _units(plenty) == (5, 0) and _units(short) == (1, 0)
