@@ -11,7 +11,7 @@ from flask_admin.theme import Bootstrap4Theme
 
 from shop import audit
 from shop.accounts.models import User
-from shop.admin.audit_log import AuditView
+from shop.admin.audit_log import AuditView, SignInView
 from shop.admin.catalog import CategoryView, DonorView, LotView, ProductView
 from shop.admin.catalog_csv import CatalogCSVView
 from shop.admin.dashboard import DashboardView
@@ -47,5 +47,6 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(SubscriberView(Subscriber, db, name="Subscribers", endpoint="subscribers", category="Blog"))
     admin.add_view(OutboxView(OutboxMessage, db, name="Mail outbox", endpoint="outbox"))
     admin.add_view(UserView(User, db, name="Staff", endpoint="users"))
-    admin.add_view(AuditView(audit.AuditEntry, db, name="Audit log", endpoint="audit"))
+    admin.add_view(AuditView(audit.AuditEntry, db, name="Audit log", endpoint="audit", category="Activity"))
+    admin.add_view(SignInView(audit.SignIn, db, name="Sign-ins", endpoint="sign_ins", category="Activity"))
     return admin
