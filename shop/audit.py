@@ -155,9 +155,14 @@ def _entry(obj, action: str, changes: dict, who: tuple[int | None, str]) -> dict
         "action": action,
         "entity": type(obj).__tablename__,
         "entity_id": getattr(obj, "id", None),
-        "label": str(obj)[:300],
+        "label": record_label(obj)[:300],
         "changes": changes,
     }
+
+
+def record_label(obj) -> str:
+    """What the model calls the row (its ``__str__``), or "" for a model that names none (not its repr)."""
+    return str(obj) if type(obj).__str__ is not object.__str__ else ""
 
 
 @event.listens_for(db.session, "after_flush")

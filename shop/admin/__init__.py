@@ -9,7 +9,7 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from shop import audit
+from shop import audit, errors
 from shop.accounts.models import User
 from shop.admin.audit_log import AuditView, SignInView
 from shop.admin.catalog import CategoryView, DonorView, LotView, ProductView
@@ -49,4 +49,12 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(UserView(User, db, name="Staff", endpoint="users"))
     admin.add_view(AuditView(audit.AuditEntry, db, name="Audit log", endpoint="audit", category="Activity"))
     admin.add_view(SignInView(audit.SignIn, db, name="Sign-ins", endpoint="sign_ins", category="Activity"))
+    # A 403 or 404 inside the back office leads back into it, not to the catalog.
+    errors.register_area(
+        app,
+        prefix=admin.url,
+        home_endpoint="admin.index",
+        home_label="Back to the dashboard",
+        forbidden="Your role doesn't give access to this page of the back office. Ask an administrator if you need it.",
+    )
     return admin

@@ -27,6 +27,8 @@ from shop.urls import record_id
 ENTITY_LABELS = {"user": "Staff account", "donor_allele": "Donor HLA allele"}
 ACTION_LABELS = {"create": "Created", "update": "Changed", "delete": "Deleted", "import": "Imported"}
 EVENT_LABELS = {audit.SIGNED_IN: "Signed in", audit.SIGNED_OUT: "Signed out"}
+# What Flask-SQLAlchemy's repr of a row looks like: entries written before labels skipped it hold it.
+REPR_LABEL = re.compile(r"<\w+ (\((transient|pending) \d+\)|[^>]*)>")
 # How many changed fields a list row names before "and N more".
 SUMMARY_FIELDS = 4
 
@@ -91,6 +93,13 @@ def change_summary(entry: audit.AuditEntry) -> str:
     if entry.action in ("create", "delete"):
         return f"{len(changes)} field{'s' if len(changes) != 1 else ''}"
     return ", ".join(f"{display_value(v)} {field_label(k).lower()}" for k, v in changes.items())
+
+
+def record_name(entry: audit.AuditEntry) -> str:
+    """The record as the entry names it, or "Lot #12" where it names none (or only SQLAlchemy's repr)."""
+    if entry.label and not REPR_LABEL.fullmatch(entry.label):
+        return entry.label
+    return f"{entity_label(entry.entity)} #{entry.entity_id}" if entry.entity_id else entity_label(entry.entity)
 
 
 def browser_summary(user_agent: str) -> str:
@@ -198,8 +207,7 @@ class ReadOnlyLogView(StaffModelView):
 
 def _record_link(view, context, model, name):
     """The record's label, linked to the entry's page (its before and after)."""
-    url = url_for(".details_view", id=model.id)
-    return Markup('<a href="{}">{}</a>').format(url, model.label or f"#{model.entity_id}")
+    return Markup('<a href="{}">{}</a>').format(url_for(".details_view", id=model.id), record_name(model))
 
 
 class AuditView(ReadOnlyLogView):
@@ -238,7 +246,7 @@ class AuditView(ReadOnlyLogView):
         """The details page gets the entry's before/after rows and the model's name."""
         model = kwargs.get("model")
         if template == self.details_template and model is not None:
-            kwargs.update(diff=diff_rows(model), entity_name=entity_label(model.entity),
+            kwargs.update(diff=diff_rows(model), entity_name=entity_label(model.entity), record=record_name(model),
                           action_name=ACTION_LABELS.get(model.action, model.action.capitalize()),
                           history_url=self.history_url(model))  # fmt: skip
         return super().render(template, **kwargs)

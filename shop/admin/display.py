@@ -9,6 +9,7 @@ site renders it (the sanitised HTML stored beside it), and the search hint in th
 from datetime import date, datetime
 
 from flask_admin.model import typefmt
+from jinja2 import pass_context
 from markupsafe import Markup
 
 from shop.markdown import render_markdown
@@ -46,13 +47,16 @@ class HumanDisplay:
     column_type_formatters_export = {**typefmt.EXPORT_FORMATTERS, datetime: _export_time, date: _export_time}
     markdown_columns: tuple[str, ...] = ()
 
+    @pass_context
     def get_detail_value(self, context, model, name):
         """A Markdown column as HTML (the stored sanitised rendering when there is one); others as usual."""
         stored = getattr(type(model), f"{name}_html", None)
         if stored is not None or name in self.markdown_columns:
             html = getattr(model, f"{name}_html") if stored is not None else render_markdown(getattr(model, name))
             return Markup('<div class="admin-prose">{}</div>').format(Markup(html or ""))
-        return super().get_detail_value(context, model, name)
+        return self._get_list_value(
+            context, model, name, self.column_formatters_detail, self.column_type_formatters_detail
+        )
 
     def search_placeholder(self) -> str | None:
         """ "Search catalog no., name, markers or cell type": the columns' labels, not their names."""

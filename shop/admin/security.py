@@ -152,7 +152,9 @@ class StaffModelView(
 
 
 class StaffView(StaffAccess, FormTokenRecovery, BaseView):
-    """A custom back-office page."""
+    """A custom back-office page; its template draws its own h1 (the shared base then draws none)."""
+
+    draws_own_heading = True
 
 
 class StaffIndexView(StaffAccess, AdminIndexView):
