@@ -4,6 +4,8 @@ Contrast ratios are computed (WCAG 2.x relative luminance) from the colours Chro
 the CSS, for the teal bar's links and focus ring and for every visible piece of text on the pages.
 """
 
+from pathlib import Path
+
 import pytest
 
 from shop.audit import AuditEntry, SignIn
@@ -35,36 +37,7 @@ PAGES = (
     "/admin/catalog_csv/",
 )
 
-LUMINANCE_JS = """
-() => {
-  // Colours as Chromium resolved them: "rgb(r, g, b)" or "rgba(r, g, b, a)".
-  const parse = c => { const m = c.match(/[\\d.]+/g).map(Number); return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; };
-  const blend = (top, under) => ({r: top.r * top.a + under.r * (1 - top.a), g: top.g * top.a + under.g * (1 - top.a),
-                                   b: top.b * top.a + under.b * (1 - top.a), a: 1});
-  const background = el => {  // the colour behind an element: its own and its ancestors' backgrounds, blended
-    const layers = [];
-    for (let node = el; node; node = node.parentElement) {
-      const c = parse(getComputedStyle(node).backgroundColor);
-      if (c.a > 0) { layers.push(c); if (c.a === 1) break; }
-    }
-    return layers.reverse().reduce((under, top) => blend(top, under), {r: 255, g: 255, b: 255, a: 1});
-  };
-  const results = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  while (walker.nextNode()) {
-    const node = walker.currentNode, el = node.parentElement;
-    if (!node.textContent.trim() || !el || el.closest('.sr-only, .visually-hidden, .skip-link, option, script, [hidden]')) continue;
-    const style = getComputedStyle(el), box = el.getBoundingClientRect();
-    if (style.visibility !== 'visible' || style.display === 'none' || box.width === 0 || box.height === 0) continue;
-    if (el.closest('.dropdown-menu:not(.show), .collapse:not(.show)')) continue;
-    const bg = background(el);
-    const fg = blend(parse(style.color), bg);
-    const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
-    results.push({text: node.textContent.trim().slice(0, 40), fg, bg, large: size >= 24 || (bold && size >= 18.66)});
-  }
-  return results;
-}
-"""
+TEXT_COLOURS_JS = (Path(__file__).parent / "text_colours.js").read_text()
 
 
 def luminance(colour: dict) -> float:
@@ -106,7 +79,7 @@ def back_office(page, seeded, make_user):
     make_user("admin", email="ada@staff.test")
     product, lot = ProductFactory(description="**Bold** claim\n\n- one\n- two"), LotFactory()
     post = db.session.scalars(db.select(Post)).first()
-    db.session.add(SignIn(email="ada@staff.test", event="sign-in", address="203.0.113.7", user_agent="Chrome/131 Linux"))
+    db.session.add(SignIn(email="ada@staff.test", event="sign-in", address="203.0.113.7", user_agent="Chrome/131"))
     db.session.commit()
     entry = db.session.scalars(db.select(AuditEntry).order_by(AuditEntry.id.desc())).first()
     page.goto("/login")
@@ -154,8 +127,8 @@ def test_bar_links_and_focus_ring_pass_wcag_aa_on_the_teal(back_office):
     page.keyboard.press("Tab")  # the skip link
     page.keyboard.press("Tab")  # the brand, on the bar
     focused = page.evaluate(
-        "() => { const s = getComputedStyle(document.activeElement);"
-        " return [document.activeElement.closest('.admin-bar') !== null, s.outlineStyle, s.outlineWidth, s.outlineColor]; }"
+        "() => { const el = document.activeElement, s = getComputedStyle(el);"
+        " return [el.closest('.admin-bar') !== null, s.outlineStyle, s.outlineWidth, s.outlineColor]; }"
     )
     on_bar, style, width, colour = focused
     assert on_bar and style == "solid" and float(width.rstrip("px")) >= 2
@@ -168,7 +141,7 @@ def test_every_text_on_the_pages_passes_wcag_aa(back_office):
     for path in ("/admin/", "/admin/product/", "/admin/posts/", "/admin/audit/", "/admin/audit/details/?id={entry}",
                  "/admin/sign_ins/", "/admin/lot/", "/admin/product/details/?id={product}"):  # fmt: skip
         page.goto(path.format(**ids))
-        texts = page.evaluate(LUMINANCE_JS)
+        texts = page.evaluate(TEXT_COLOURS_JS)
         checked += len(texts)
         for item in texts:
             ratio = contrast(item["fg"], item["bg"])
