@@ -32,6 +32,7 @@ PAGES = (
     "/admin/outbox/",
     "/admin/users/",
     "/admin/audit/",
+    "/admin/audit/?flt0_1=lot&flt1_3=2026-12-01&flt2_0=1",  # active filters stack on a phone
     "/admin/audit/details/?id={entry}",
     "/admin/sign_ins/",
     "/admin/catalog_csv/",
