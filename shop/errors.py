@@ -6,6 +6,8 @@ processor would put in every template. So the page is rendered from Jinja direct
 on a fixed host, and a database that cannot answer gets a 503 that asks to retry, not a 500.
 """
 
+from urllib.parse import urlsplit
+
 from flask import Flask, current_app, request
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -55,7 +57,11 @@ def render_error(error: HTTPException):
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     # Not render_template: its context processors load the signed-in user from the database.
     page = current_app.jinja_env.get_template("errors/error.html")
-    body = page.render(code=code, name=error.name, message=message, links=error_page_links())
+    links = error_page_links()
+    area = area_links(links)
+    if area and code == 403 and not own:
+        message = area["forbidden"]
+    body = page.render(code=code, name=error.name, message=message, links=links, area=area)
     return body, code, headers
 
 
@@ -69,6 +75,42 @@ def error_page_links() -> dict[str, str]:
             current_app.inject_url_defaults(endpoint, values)  # the static files' fingerprint
             links[name] = adapter.build(endpoint, values)
     return links
+
+
+def register_area(app: Flask, prefix: str, home_endpoint: str, home_label: str, forbidden: str) -> None:
+    """A part of the site (the back office) whose error pages lead back into it, not to the catalog.
+
+    ``forbidden`` is what its 403 page says instead of the generic text.
+    """
+    area = {"prefix": prefix, "endpoint": home_endpoint, "home_label": home_label, "forbidden": forbidden}
+    app.extensions.setdefault("error_areas", []).append(area)
+
+
+def area_links(links: dict[str, str]) -> dict | None:
+    """The way back for an error inside a registered area: its home, and the page the visitor came from."""
+    for area in current_app.extensions.get("error_areas", ()):
+        if _within(request.path, area["prefix"]):
+            adapter = current_app.url_map.bind("localhost", script_name=request.script_root or "/")
+            home = adapter.build(area["endpoint"], {})
+            return {**area, "home": home, "back": _came_from(area["prefix"], home)}
+    return None
+
+
+def _within(path: str, prefix: str) -> bool:
+    """True when ``path`` is ``prefix`` or below it ("/admin/x", not "/administrator")."""
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def _came_from(prefix: str, home: str) -> str | None:
+    """The Referer's path when it is another page of the same area on this host (never another site)."""
+    parts = urlsplit(request.headers.get("Referer", ""))
+    try:
+        same_host = parts.netloc == request.host
+    except SecurityError:  # the Host header is what failed: no way to tell
+        return None
+    if not same_host or not _within(parts.path, prefix) or parts.path in (request.path, home):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def handle_database_unavailable(error: SQLAlchemyError):

@@ -6,6 +6,7 @@ from flask import Flask, current_app, has_request_context, request, url_for
 
 from shop.markdown import render_markdown, render_markdown_inline
 from shop.models import utcnow
+from shop.times import format_datetime, iso_datetime
 
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
@@ -109,6 +110,8 @@ def init_app(app: Flask) -> None:
         cells=format_cells,
         percent=format_percent,
         date=format_date,
+        datetime=format_datetime,
+        isotime=iso_datetime,
         markdown=render_markdown,
         markdown_inline=render_markdown_inline,
     )

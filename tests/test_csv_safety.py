@@ -152,7 +152,7 @@ def test_audit_log_export_is_guarded(client, auth, db):
     rows = list(csv.DictReader(io.StringIO(response.text)))
     # entity_id is an integer column: -5 is written bare, as a number, not guarded.
     assert response.text.count(",-5,") == len(HOSTILE)
-    hostile_rows = [row for row in rows if row["Id"] == "-5"]
+    hostile_rows = [row for row in rows if row["Record id"] == "-5"]
     assert len(hostile_rows) == len(HOSTILE)
     assert dangerous_cells(response.text) == []
     assert sorted(row["Record"] for row in hostile_rows) == sorted("'" + cell for cell in HOSTILE)

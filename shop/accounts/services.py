@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from shop import audit
 from shop.accounts.models import User
 from shop.extensions import db
 from shop.models import utcnow
@@ -36,8 +37,9 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def record_login(user: User) -> None:
-    """Remember when the user last signed in."""
+    """Remember when the user last signed in, and add the sign-in to the sign-in list."""
     user.last_login_at = utcnow()
+    audit.record_sign_in(user)
     db.session.commit()
 
 

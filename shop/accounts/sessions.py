@@ -13,6 +13,7 @@ from flask import current_app, flash, g, request, session
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
+from shop import audit
 from shop.accounts.models import User
 from shop.extensions import db
 
@@ -47,8 +48,9 @@ def start_session(user: User) -> None:
 
 
 def end_every_session(user: User) -> None:
-    """Sign out here and end every other session of ``user`` (on any device)."""
+    """Sign out here and end every other session of ``user`` (on any device), noted in the sign-in list."""
     user.end_sessions()
+    audit.record_sign_in(user, audit.SIGNED_OUT)
     db.session.commit()
     logout_user()
 

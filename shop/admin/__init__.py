@@ -9,9 +9,9 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from shop import audit
+from shop import audit, errors
 from shop.accounts.models import User
-from shop.admin.audit_log import AuditView
+from shop.admin.audit_log import AuditView, SignInView
 from shop.admin.catalog import CategoryView, DonorView, LotView, ProductView
 from shop.admin.catalog_csv import CatalogCSVView
 from shop.admin.dashboard import DashboardView
@@ -47,5 +47,14 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(SubscriberView(Subscriber, db, name="Subscribers", endpoint="subscribers", category="Blog"))
     admin.add_view(OutboxView(OutboxMessage, db, name="Mail outbox", endpoint="outbox"))
     admin.add_view(UserView(User, db, name="Staff", endpoint="users"))
-    admin.add_view(AuditView(audit.AuditEntry, db, name="Audit log", endpoint="audit"))
+    admin.add_view(AuditView(audit.AuditEntry, db, name="Audit log", endpoint="audit", category="Activity"))
+    admin.add_view(SignInView(audit.SignIn, db, name="Sign-ins", endpoint="sign_ins", category="Activity"))
+    # A 403 or 404 inside the back office leads back into it, not to the catalog.
+    errors.register_area(
+        app,
+        prefix=admin.url,
+        home_endpoint="admin.index",
+        home_label="Back to the dashboard",
+        forbidden="Your role doesn't give access to this page of the back office. Ask an administrator if you need it.",
+    )
     return admin

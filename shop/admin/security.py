@@ -18,6 +18,7 @@ from sqlalchemy import BigInteger
 from wtforms import FloatField
 from wtforms.validators import NumberRange, ValidationError
 
+from shop.admin.display import HumanDisplay
 from shop.admin.form_tokens import FormTokenRecovery, form_token_expired
 from shop.admin.locking import OptimisticLock
 from shop.admin.lookups import BoundedLookups
@@ -108,12 +109,15 @@ class AdminForm(FlaskForm):
         super().__init__(*args, obj=obj, **kwargs)
 
 
-class StaffModelView(StaffAccess, FormTokenRecovery, StrictParams, OptimisticLock, BoundedLookups, ModelView):
+class StaffModelView(
+    StaffAccess, FormTokenRecovery, StrictParams, OptimisticLock, BoundedLookups, HumanDisplay, ModelView
+):
     """A CRUD view whose create, edit and delete follow ``edit_permission``.
 
     Every edit is optimistically locked, ids and pages are parsed strictly, an
-    expired form token shows the form again, and relations are looked up as
-    staff type (see the mixins' modules).
+    expired form token shows the form again, relations are looked up as
+    staff type, and times, Markdown and search hints read as people expect
+    (see the mixins' modules).
     """
 
     form_base_class = AdminForm
@@ -148,7 +152,9 @@ class StaffModelView(StaffAccess, FormTokenRecovery, StrictParams, OptimisticLoc
 
 
 class StaffView(StaffAccess, FormTokenRecovery, BaseView):
-    """A custom back-office page."""
+    """A custom back-office page; its template draws its own h1 (the shared base then draws none)."""
+
+    draws_own_heading = True
 
 
 class StaffIndexView(StaffAccess, AdminIndexView):

@@ -12,6 +12,7 @@ from shop.extensions import db
 from shop.subscriptions import services, stats
 from shop.subscriptions.models import FREQUENCIES, STATUSES, Subscriber
 from shop.subscriptions.services import Where
+from shop.times import format_datetime
 
 
 def _topics(view, context, model, name):
@@ -21,7 +22,7 @@ def _topics(view, context, model, name):
 def _consents(view, context, model, name):
     items = [
         Markup("<li><strong>{}</strong> {} · {} · {}<br><small>{}</small></li>").format(
-            c.at.strftime("%Y-%m-%d %H:%M"), c.action, c.form, c.ip_address or "no address", c.statement
+            format_datetime(c.at), c.action, c.form, c.ip_address or "no address", c.statement
         )
         for c in model.consents
     ]

@@ -24,6 +24,7 @@ EXPECTED = {
     "topic": (CATALOG_EDITORS, CATALOG_EDITORS),
     "users": ({"admin"}, {"admin"}),
     "audit": ({"admin"}, set()),
+    "sign_ins": ({"admin"}, set()),
     "subscribers": (CATALOG_EDITORS, CATALOG_EDITORS),
     "outbox": (CATALOG_EDITORS, CATALOG_EDITORS),
 }
