@@ -1,7 +1,7 @@
 """move sign-ins out of the audit log into a sign-in list of their own
 
 Revision ID: a3c6e9f1b2d4
-Revises: c9d5f3b8a204
+Revises: a3c6e9f2b8d4
 Create Date: 2026-12-02 01:00:00
 
 Every sign-in used to be logged as a change of the user's ``last_login_at``, which buried real
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a3c6e9f1b2d4"
-down_revision = "c9d5f3b8a204"
+down_revision = "a3c6e9f2b8d4"
 branch_labels = None
 depends_on = None
 
