@@ -196,7 +196,7 @@ def test_the_migration_moves_logged_sign_ins_into_the_sign_in_list(app, db, comm
     )  # fmt: skip
     db.session.commit()
     try:
-        downgrade(revision="c9d5f3b8a204")
+        downgrade(revision="a3c6e9f2b8d4")  # the revision before the sign-in table
         assert _entries(db, entity="user") == 2
         db.session.commit()
         upgrade()
@@ -206,7 +206,7 @@ def test_the_migration_moves_logged_sign_ins_into_the_sign_in_list(app, db, comm
         # The entry that also changed the role stays: it is a change.
         assert _entries(db, entity="user") == 1
         db.session.commit()
-        downgrade(revision="c9d5f3b8a204")
+        downgrade(revision="a3c6e9f2b8d4")  # the revision before the sign-in table
         assert _entries(db, entity="user") == 2  # back as it was, the sign-in as an entry again
         db.session.commit()
     finally:
