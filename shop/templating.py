@@ -88,7 +88,9 @@ def main_nav() -> list[dict]:
             url = f"mailto:{current_app.config['CONTACT_EMAIL']}"
         else:
             continue
-        items.append({"label": label, "url": url, "current": endpoint.split(".")[0] == current})
+        current_section = endpoint.split(".")[0] == current
+        # The quote basket's count is filled in by static/js/basket.js from a cookie: cached pages stay the same.
+        items.append({"label": label, "url": url, "current": current_section, "counter": label == "Quote"})
     return items
 
 

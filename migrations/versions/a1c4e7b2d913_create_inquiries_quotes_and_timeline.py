@@ -1,7 +1,7 @@
 """create inquiries with their items and timeline, and quotes with their lines
 
 Revision ID: a1c4e7b2d913
-Revises: c9d5f3b8a204
+Revises: a3c6e9f2b8d4
 Create Date: 2026-12-02 00:45:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a1c4e7b2d913"
-down_revision = "c9d5f3b8a204"
+down_revision = "a3c6e9f2b8d4"
 branch_labels = None
 depends_on = None
 

@@ -14,7 +14,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from limits import parse
 
 from shop.catalog import stock
-from shop.catalog.models import Product
+from shop.catalog.models import AGE_BANDS, Product
 from shop.extensions import csrf, db, limiter
 from shop.inquiries import basket, services, tokens
 from shop.inquiries.forms import AddToBasketForm, BasketForm, ContactForm, DecisionForm, InquiryForm
@@ -31,7 +31,6 @@ from shop.same_origin import same_origin_only
 
 bp = Blueprint("inquiries", __name__)
 SENT_KEY = "inquiries_sent"  # references this browser sent, so only it sees their confirmation page
-AGE_BANDS = {"18-29": (18, 29), "30-39": (30, 39), "40-49": (40, 49), "50-64": (50, 64), "65+": (65, 100)}
 
 
 @bp.after_request
@@ -158,7 +157,7 @@ def _prefill_donor(form: InquiryForm, criteria: dict) -> None:
     form.donor_sex.data = _known(criteria.get("sex"), DONOR_SEX)
     band = AGE_BANDS.get(criteria.get("age", ""))
     if band:
-        form.donor_age_min.data, form.donor_age_max.data = band
+        form.donor_age_min.data, form.donor_age_max.data = band[0], min(band[1], 100)
 
 
 def _inquiry_page(form, current, template="inquiries/submit.html"):
