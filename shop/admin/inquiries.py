@@ -12,6 +12,7 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from shop.accounts.models import User
 from shop.accounts.roles import ROLES
@@ -32,6 +33,7 @@ from shop.inquiries.models import (
     STATUSES,
     Inquiry,
     InquiryItem,
+    Quote,
 )
 from shop.templating import format_money
 
@@ -133,6 +135,12 @@ class InquiryView(StaffModelView):
     column_searchable_list = ("reference", "name", "email", "institution", "po_number")
     column_sortable_list = ("reference", "created_at", "status", "name", "institution", "needed_by")
     column_default_sort = ("created_at", True)
+
+    def get_query(self):
+        """Items, assignee and quotes loaded with the page (the CSV export is written after the session closes)."""
+        return super().get_query().options(
+            selectinload(Inquiry.items), selectinload(Inquiry.quotes).selectinload(Quote.lines)
+        )
 
     def render(self, template, **kwargs):
         """The list shows the counts per state above it."""

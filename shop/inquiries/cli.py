@@ -12,9 +12,11 @@ inquiries_cli = AppGroup("inquiries", help="Inquiries and quotes.")
 def expire_command() -> None:
     """Expire quotes whose validity date has passed (the outbox worker does this on every round too)."""
     from shop.inquiries.services import expire_quotes
+    from shop.mail.worker import link_context
 
     total = 0
-    while count := expire_quotes():
-        db.session.commit()
-        total += count
+    with link_context():  # the e-mails' links are built on SITE_URL
+        while count := expire_quotes():
+            db.session.commit()
+            total += count
     click.echo(f"{total} quote(s) expired.")
