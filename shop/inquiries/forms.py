@@ -114,9 +114,8 @@ class InquiryForm(FlaskForm):
     country = StringField("Country", validators=_one_line(80, "country", True))
     shipping_address = TextAreaField("Shipping address", validators=_one_line(1000, "shipping address"))
 
-    custom_request = TextAreaField(
-        "What you need", validators=[Optional(), Length(max=MAX_TEXT, message=f"At most {MAX_TEXT} characters.")]
-    )
+    # No Optional(): validate_custom_request must run on an empty field.
+    custom_request = TextAreaField("What you need", validators=[Length(max=MAX_TEXT, message=f"At most {MAX_TEXT} characters.")])
     intended_use = SelectField(
         "Intended use",
         choices=[("", "Choose one")] + _choices(INTENDED_USES),

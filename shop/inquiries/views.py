@@ -16,7 +16,8 @@ from limits import parse
 from shop.catalog import stock
 from shop.catalog.models import AGE_BANDS, Product
 from shop.extensions import csrf, db, limiter
-from shop.inquiries import basket, services, tokens
+from shop.inquiries import basket as basket_store
+from shop.inquiries import services, tokens
 from shop.inquiries.forms import AddToBasketForm, BasketForm, ContactForm, DecisionForm, InquiryForm
 from shop.inquiries.models import (
     DONOR_CMV,
@@ -38,12 +39,12 @@ def keep_private(response):
     """Per-visitor pages: never stored by the page cache, browsers or proxies; the header count cookie follows."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer" if request.endpoint == "inquiries.status" else "same-origin"
-    count = basket.count()
+    count = basket_store.count()
     if count:
-        response.set_cookie(basket.COUNT_COOKIE, str(count), max_age=30 * 86400, samesite="Lax",
+        response.set_cookie(basket_store.COUNT_COOKIE, str(count), max_age=30 * 86400, samesite="Lax",
                             secure=current_app.config["SESSION_COOKIE_SECURE"])  # fmt: skip
-    elif basket.COUNT_COOKIE in request.cookies:
-        response.delete_cookie(basket.COUNT_COOKIE)
+    elif basket_store.COUNT_COOKIE in request.cookies:
+        response.delete_cookie(basket_store.COUNT_COOKIE)
     return response
 
 
@@ -54,9 +55,9 @@ def link_problem(problem: tokens.LinkInvalid):
 
 
 @bp.get("/quote/")
-def basket_page():
+def basket():
     """The basket: lines with quantities to change or remove, and the way on to the inquiry form."""
-    current = basket.load()
+    current = basket_store.load()
     form = BasketForm(data={"lines": [{"quantity": line.quantity} for line in current.lines]})
     return render_template("inquiries/basket.html", basket=current, form=form, formats=PREFERRED_FORMATS)
 
@@ -67,8 +68,11 @@ def basket_page():
 def add_to_basket():
     """"Request a quote" or "Request this lot": the line goes into the basket (works without JavaScript)."""
     form = AddToBasketForm()
-    product = db.session.get(Product, form.product_id.data) if form.validate() else None
+    valid = form.validate()
+    product = db.session.get(Product, form.product_id.data) if form.product_id.data and not form.product_id.errors else None
     if product is None or not product.active:
+        return _refused_add(form, None)
+    if not valid:
         return _refused_add(form, product)
     lot = _lot_of(product, form.lot_id.data)
     if form.lot_id.data and lot is None:
@@ -76,14 +80,14 @@ def add_to_basket():
         return redirect(url_for("catalog.product_detail", slug=product.slug), code=303)
     criteria = {name: (getattr(form, name).data or "").strip() for name in ("hla", "cmv", "sex", "age")}
     try:
-        basket.add(product.id, lot.id if lot else None, form.quantity.data or 1,
+        basket_store.add(product.id, lot.id if lot else None, form.quantity.data or 1,
                    _known(form.preferred_format.data, PREFERRED_FORMATS), (form.note.data or "").strip(), criteria)  # fmt: skip
-    except basket.BasketFull as full:
+    except basket_store.BasketFull as full:
         flash(str(full), "error")
-        return redirect(url_for(".basket_page"), code=303)
+        return redirect(url_for(".basket"), code=303)
     what = f"lot {lot.lot_number} of {product.name}" if lot else product.name
     flash(f"Added {what} to your quote request.", "success")
-    return redirect(url_for(".basket_page"), code=303)
+    return redirect(url_for(".basket"), code=303)
 
 
 def _known(value: str | None, choices: dict) -> str:
@@ -97,13 +101,13 @@ def _lot_of(product: Product, lot_id: int | None):
 
 
 def _refused_add(form: AddToBasketForm, product: Product | None):
-    """A bad quantity or a product that is gone: a page that says which, 400 or 404."""
-    if product is not None or form.product_id.errors or not form.product_id.data:
-        messages = [e for f in (form.product_id, form.quantity, form.lot_id, form.note) for e in f.errors]
-        body = render_template("inquiries/add_problem.html", messages=messages or ["Choose a product."], product=product)
-        return body, 400
-    body = render_template("inquiries/add_problem.html", messages=["This product is no longer offered."], product=None)
-    return body, 404
+    """A bad quantity (400, with the product to go back to) or a product that is gone (404)."""
+    if product is None:
+        messages = form.product_id.errors or ["This product is no longer offered."]
+        body = render_template("inquiries/add_problem.html", messages=messages, product=None)
+        return body, 400 if form.product_id.errors else 404
+    messages = [e for f in (form.quantity, form.lot_id, form.note, form.preferred_format) for e in f.errors]
+    return render_template("inquiries/add_problem.html", messages=messages, product=product), 400
 
 
 @bp.post("/quote/update")
@@ -113,27 +117,30 @@ def update_basket():
     action = request.form.get("action", "update")
     # CSRFProtect has checked the token already: removing and emptying need nothing else.
     if action == "clear":
-        basket.clear()
+        basket_store.clear()
         flash("Your quote request is empty.", "info")
     elif action.startswith("remove-"):
         index = action.removeprefix("remove-")
-        basket.remove(int(index) if index.isdigit() and len(index) < 4 else -1)
+        basket_store.remove(int(index) if index.isdigit() and len(index) < 4 else -1)
         flash("Removed.", "info")
     elif form.validate():
-        basket.set_quantities([entry.quantity.data for entry in form.lines])
+        basket_store.set_quantities([entry.quantity.data for entry in form.lines])
         flash("Quantities saved.", "success")
     else:
-        current = basket.load()
+        current = basket_store.load()
         return render_template("inquiries/basket.html", basket=current, form=form, formats=PREFERRED_FORMATS), 400
-    return redirect(url_for(".basket_page"), code=303)
+    return redirect(url_for(".basket"), code=303)
 
 
 def _too_many(limit):
     """Past the per-address limit: the form again, with everything typed, and when to try."""
     wait = max(60, limit.reset_at - int(datetime.now(UTC).timestamp()))
-    page, _ = _inquiry_page(_inquiry_form(), basket.load())
     message = f"Too many inquiries from your network just now. Please try again in {-(-wait // 60)} minutes."
-    flash(message, "error")
+    contact_page = request.endpoint == "inquiries.contact"
+    current = basket_store.Basket() if contact_page else basket_store.load()
+    form = _inquiry_form(current, ContactForm if contact_page else InquiryForm)
+    template = "inquiries/contact.html" if contact_page else "inquiries/submit.html"
+    page, _ = _inquiry_page(form, current, template, problem=message)
     return current_app.make_response((page, 429, {"Retry-After": str(wait)}))
 
 
@@ -142,7 +149,7 @@ def _email_allowed(email: str) -> bool:
 
 
 def _inquiry_form(current=None, form_class=InquiryForm, **kwargs):
-    current = current or basket.load()
+    current = current or basket_store.load()
     form = form_class(ruo_required=not current.all_gmp, has_items=bool(current.lines), **kwargs)
     if request.method == "GET":
         form.submit_key.data = services.new_submit_key()
@@ -160,10 +167,10 @@ def _prefill_donor(form: InquiryForm, criteria: dict) -> None:
         form.donor_age_min.data, form.donor_age_max.data = band[0], min(band[1], 100)
 
 
-def _inquiry_page(form, current, template="inquiries/submit.html"):
+def _inquiry_page(form, current, template="inquiries/submit.html", problem: str = ""):
     page = render_template(
         template, form=form, basket=current, formats=PREFERRED_FORMATS, institution_types=INSTITUTION_TYPES,
-        intended_uses=INTENDED_USES, recurring=RECURRING,
+        intended_uses=INTENDED_USES, recurring=RECURRING, problem=problem,
     )  # fmt: skip
     return page, form
 
@@ -187,7 +194,7 @@ def contact():
 
 
 def _send(form_class, template: str, with_basket: bool = True):
-    current = basket.load() if with_basket else basket.Basket()
+    current = basket_store.load() if with_basket else basket_store.Basket()
     form = _inquiry_form(current, form_class)
     if request.method == "GET":
         return _inquiry_page(form, current, template)[0]
@@ -208,7 +215,7 @@ def _send(form_class, template: str, with_basket: bool = True):
                                       request.remote_addr or "")  # fmt: skip
     db.session.commit()
     if with_basket:
-        basket.clear()
+        basket_store.clear()
     return _sent_redirect(inquiry)
 
 
