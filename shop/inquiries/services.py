@@ -111,7 +111,8 @@ def submit_inquiry(values: dict, basket: Basket, submit_key: str, ip_address: st
     """Save an inquiry with its items and a reference, and queue the confirmation and the sales notice.
 
     A second submission with the same ``submit_key`` (a double click, a resent
-    form, even at the same instant) returns the inquiry the first one made.
+    form, even at the same instant) returns the inquiry the first one made; in
+    that race the caller's transaction is rolled back (it has written nothing).
     """
     existing = find_by_submit_key(submit_key)
     if existing is not None:
@@ -121,11 +122,13 @@ def submit_inquiry(values: dict, basket: Basket, submit_key: str, ip_address: st
         value = values.get(name)
         setattr(inquiry, name, value if value is not None or name in _NULLABLE else "")
     inquiry.items = [_item(line) for line in basket.lines]
+    # No savepoint here: on SQLite (pysqlite) a SAVEPOINT opening the transaction is committed by its RELEASE,
+    # which would commit the inquiry before its reference and mails.
+    db.session.add(inquiry)
     try:
-        with db.session.begin_nested():
-            db.session.add(inquiry)
-            db.session.flush()
+        db.session.flush()
     except IntegrityError:  # the same form, sent at the same instant: the other request saved it
+        db.session.rollback()  # a fresh transaction sees it
         return find_by_submit_key(submit_key)
     # The id is unique whatever runs at once; the year makes references read well.
     inquiry.reference = f"Q-{inquiry.created_at.year}-{inquiry.id:05d}"
