@@ -127,9 +127,10 @@ class InquiryForm(FlaskForm):
     donor_sex = SelectField("Donor sex", choices=_choices(DONOR_SEX), default="")
     donor_age_min = IntegerField("Donor age from", validators=[Optional(), NumberRange(18, 100, "Donors are 18 to 100.")])
     donor_age_max = IntegerField("to", validators=[Optional(), NumberRange(18, 100, "Donors are 18 to 100.")])
-    donor_bmi_max = StringField("Maximum BMI", validators=[Optional(), Length(max=10)])
+    # No Optional() on these two: their validate_ methods turn an empty field into None / "" too.
+    donor_bmi_max = StringField("Maximum BMI", validators=[Length(max=10)])
     donor_cmv = SelectField("CMV status", choices=_choices(DONOR_CMV), default="")
-    donor_hla = StringField("HLA alleles", validators=[Optional(), Length(max=200, message="At most 200 characters.")])
+    donor_hla = StringField("HLA alleles", validators=[Length(max=200, message="At most 200 characters.")])
     donor_smoking = SelectField("Smoking", choices=_choices(DONOR_SMOKING), default="")
     same_donor = BooleanField("Same donor for repeat orders")
     donor_count = IntegerField("Number of donors", validators=[Optional(), NumberRange(1, 100, "From 1 to 100 donors.")])

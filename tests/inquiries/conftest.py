@@ -29,6 +29,10 @@ def contact(**overrides) -> dict:
         "needed_by": (date.today() + timedelta(days=30)).isoformat(),
         "recurring": "once",
         "notes": "Please call before shipping.",
+        "donor_bmi_max": "",  # empty fields as a browser sends them
+        "donor_hla": "",
+        "donor_age_min": "",
+        "donor_count": "",
         "ruo_acknowledged": "y",
     }
     form.update(overrides)
