@@ -118,7 +118,17 @@ class InquiryView(StaffModelView):
     export_types = ["csv"]
     named_filter_urls = True
     list_template = "admin/inquiries/list.html"
-    column_list = ("reference", "created_at", "status", "name", "institution", "items", "needed_by", "assignee", "quote")
+    column_list = (
+        "reference",
+        "created_at",
+        "status",
+        "name",
+        "institution",
+        "items",
+        "needed_by",
+        "assignee",
+        "quote",
+    )
     column_export_list = (
         "reference", "created_at", "status", "name", "email", "phone", "institution", "institution_type", "department",
         "country", "items", "custom_request", "intended_use", "needed_by", "recurring", "donor_sex", "donor_age_min",
@@ -138,8 +148,10 @@ class InquiryView(StaffModelView):
 
     def get_query(self):
         """Items, assignee and quotes loaded with the page (the CSV export is written after the session closes)."""
-        return super().get_query().options(
-            selectinload(Inquiry.items), selectinload(Inquiry.quotes).selectinload(Quote.lines)
+        return (
+            super()
+            .get_query()
+            .options(selectinload(Inquiry.items), selectinload(Inquiry.quotes).selectinload(Quote.lines))
         )
 
     def render(self, template, **kwargs):
@@ -224,7 +236,7 @@ class InquiryView(StaffModelView):
 
     @expose("/work/<id:inquiry_id>/quote", methods=["GET", "POST"])
     def quote(self, inquiry_id: int):
-        """Write the quote: lines in the quote's currency (stored in cents), lots by number, lead time, validity, terms."""
+        """The quote editor: lines in the currency (kept in cents), lots by number, lead time, validity, terms."""
         inquiry = self._inquiry(inquiry_id)
         if not inquiry.is_open or inquiry.status == "accepted":
             flash("This inquiry is closed: its quote can no longer change.", "error")
@@ -236,7 +248,9 @@ class InquiryView(StaffModelView):
         if request.method == "POST" and form.validate_on_submit():
             lines = _read_lines(form)
             if lines is not None:
-                terms = {name: getattr(form, name).data for name in ("currency", "lead_time_days", "valid_until", "terms")}
+                terms = {
+                    name: getattr(form, name).data for name in ("currency", "lead_time_days", "valid_until", "terms")
+                }
                 services.save_quote(inquiry, lines, terms, services.staff(current_user))
                 if request.form.get("action") == "send":
                     services.send_quote(inquiry, services.staff(current_user))
@@ -277,11 +291,15 @@ def _editor_data(inquiry: Inquiry) -> dict:
             "valid_until": services.default_valid_until(), "terms": DEFAULT_TERMS}  # fmt: skip
 
 
-DEFAULT_TERMS = "Prices exclude shipping and taxes. Payment within 30 days of invoice. Research use only unless GMP grade."
+DEFAULT_TERMS = (
+    "Prices exclude shipping and taxes. Payment within 30 days of invoice. Research use only unless GMP grade."
+)
 
 
 def _product_choices(inquiry: Inquiry) -> list[tuple[str, str]]:
-    asked = {item.product_id: f"{item.product_name} ({item.catalog_number})" for item in inquiry.items if item.product_id}
+    asked = {
+        item.product_id: f"{item.product_name} ({item.catalog_number})" for item in inquiry.items if item.product_id
+    }
     return [("", "No catalog product")] + [(str(pid), label) for pid, label in asked.items()]
 
 
@@ -338,4 +356,6 @@ def _read_line(entry) -> "services.LineValues | None | bool":
         ok = False
     if not ok:
         return False
-    return services.LineValues(description[:300], product or (lot.product if lot else None), lot, line.units.data, price)
+    return services.LineValues(
+        description[:300], product or (lot.product if lot else None), lot, line.units.data, price
+    )

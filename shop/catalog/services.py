@@ -345,7 +345,9 @@ def get_product_page(slug: str) -> tuple[Product, list[Lot], list[Product]] | No
     lots = db.session.scalars(
         select(Lot)
         # Lots whose units are all held for accepted quotes are shown too, as reserved.
-        .where(Lot.product_id == product.id, or_(_in_stock_lot(), and_(Lot.status == "available", Lot.units_reserved > 0)))
+        .where(
+            Lot.product_id == product.id, or_(_in_stock_lot(), and_(Lot.status == "available", Lot.units_reserved > 0))
+        )
         .options(joinedload(Lot.donor).selectinload(Donor.alleles))
         .order_by(Lot.collected_on.desc(), Lot.lot_number)
     ).all()

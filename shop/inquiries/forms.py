@@ -22,7 +22,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from shop.catalog import rules
 from shop.inquiries.models import (
@@ -55,7 +55,7 @@ class NoCsrfForm(FlaskForm):
 
 
 class AddToBasketForm(NoCsrfForm):
-    """"Request a quote" on a product page or card, and "Request this lot"; the catalog's donor filters ride along."""
+    """ "Request a quote" on a product page or card, and "Request this lot"; the catalog's donor filters ride along."""
 
     product_id = IntegerField(validators=[InputRequired("Choose a product."), NumberRange(min=1, max=2**31 - 1)])
     lot_id = IntegerField(validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
@@ -78,7 +78,8 @@ class BasketLineForm(FlaskForm):
         csrf = False
 
     quantity = IntegerField(
-        "Quantity", validators=[InputRequired(QUANTITY_MESSAGE), NumberRange(min=1, max=MAX_QUANTITY, message=QUANTITY_MESSAGE)]
+        "Quantity",
+        validators=[InputRequired(QUANTITY_MESSAGE), NumberRange(min=1, max=MAX_QUANTITY, message=QUANTITY_MESSAGE)],
     )
 
 
@@ -115,7 +116,9 @@ class InquiryForm(FlaskForm):
     shipping_address = TextAreaField("Shipping address", validators=_one_line(1000, "shipping address"))
 
     # No Optional(): validate_custom_request must run on an empty field.
-    custom_request = TextAreaField("What you need", validators=[Length(max=MAX_TEXT, message=f"At most {MAX_TEXT} characters.")])
+    custom_request = TextAreaField(
+        "What you need", validators=[Length(max=MAX_TEXT, message=f"At most {MAX_TEXT} characters.")]
+    )
     intended_use = SelectField(
         "Intended use",
         choices=[("", "Choose one")] + _choices(INTENDED_USES),
@@ -125,7 +128,9 @@ class InquiryForm(FlaskForm):
     recurring = SelectField("Recurring orders", choices=_choices(RECURRING), default="once")
 
     donor_sex = SelectField("Donor sex", choices=_choices(DONOR_SEX), default="")
-    donor_age_min = IntegerField("Donor age from", validators=[Optional(), NumberRange(18, 100, "Donors are 18 to 100.")])
+    donor_age_min = IntegerField(
+        "Donor age from", validators=[Optional(), NumberRange(18, 100, "Donors are 18 to 100.")]
+    )
     donor_age_max = IntegerField("to", validators=[Optional(), NumberRange(18, 100, "Donors are 18 to 100.")])
     # No Optional() on these two: their validate_ methods turn an empty field into None / "" too.
     donor_bmi_max = StringField("Maximum BMI", validators=[Length(max=10)])
@@ -133,10 +138,14 @@ class InquiryForm(FlaskForm):
     donor_hla = StringField("HLA alleles", validators=[Length(max=200, message="At most 200 characters.")])
     donor_smoking = SelectField("Smoking", choices=_choices(DONOR_SMOKING), default="")
     same_donor = BooleanField("Same donor for repeat orders")
-    donor_count = IntegerField("Number of donors", validators=[Optional(), NumberRange(1, 100, "From 1 to 100 donors.")])
+    donor_count = IntegerField(
+        "Number of donors", validators=[Optional(), NumberRange(1, 100, "From 1 to 100 donors.")]
+    )
 
     po_number = StringField("PO number", validators=_one_line(60, "PO number"))
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=MAX_TEXT, message=f"At most {MAX_TEXT} characters.")])
+    notes = TextAreaField(
+        "Notes", validators=[Optional(), Length(max=MAX_TEXT, message=f"At most {MAX_TEXT} characters.")]
+    )
     ruo_acknowledged = BooleanField("I understand that research-grade material is for research use only")
 
     def __init__(self, *args, ruo_required: bool = True, has_items: bool = True, **kwargs):
@@ -226,9 +235,7 @@ class QuoteLineForm(FlaskForm):
     description = StringField("Description", validators=[Optional(), Length(max=300)])
     product_id = SelectField("Product", choices=[], validate_choice=False)
     lot_number = StringField("Lot", validators=[Optional(), Length(max=40)])
-    units = IntegerField(
-        "Units", validators=[Optional(), NumberRange(1, MAX_UNITS, f"From 1 to {MAX_UNITS:,} units.")]
-    )
+    units = IntegerField("Units", validators=[Optional(), NumberRange(1, MAX_UNITS, f"From 1 to {MAX_UNITS:,} units.")])
     unit_price = StringField("Unit price", validators=[Optional(), Length(max=20)])
 
 

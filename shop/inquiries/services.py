@@ -117,7 +117,9 @@ def submit_inquiry(values: dict, basket: Basket, submit_key: str, ip_address: st
     existing = find_by_submit_key(submit_key)
     if existing is not None:
         return existing
-    inquiry = Inquiry(submit_key=submit_key, token_key=secrets.token_urlsafe(12), status=NEW, ip_address=ip_address[:45])
+    inquiry = Inquiry(
+        submit_key=submit_key, token_key=secrets.token_urlsafe(12), status=NEW, ip_address=ip_address[:45]
+    )
     for name in INQUIRY_FIELDS:
         value = values.get(name)
         setattr(inquiry, name, value if value is not None or name in _NULLABLE else "")

@@ -66,10 +66,12 @@ def basket():
 @csrf.exempt
 @same_origin_only
 def add_to_basket():
-    """"Request a quote" or "Request this lot": the line goes into the basket (works without JavaScript)."""
+    """ "Request a quote" or "Request this lot": the line goes into the basket (works without JavaScript)."""
     form = AddToBasketForm()
     valid = form.validate()
-    product = db.session.get(Product, form.product_id.data) if form.product_id.data and not form.product_id.errors else None
+    product = (
+        db.session.get(Product, form.product_id.data) if form.product_id.data and not form.product_id.errors else None
+    )
     if product is None or not product.active:
         return _refused_add(form, None)
     if not valid:
@@ -80,8 +82,9 @@ def add_to_basket():
         return redirect(url_for("catalog.product_detail", slug=product.slug), code=303)
     criteria = {name: (getattr(form, name).data or "").strip() for name in ("hla", "cmv", "sex", "age")}
     try:
-        basket_store.add(product.id, lot.id if lot else None, form.quantity.data or 1,
-                   _known(form.preferred_format.data, PREFERRED_FORMATS), (form.note.data or "").strip(), criteria)  # fmt: skip
+        preferred = _known(form.preferred_format.data, PREFERRED_FORMATS)
+        note = (form.note.data or "").strip()
+        basket_store.add(product.id, lot.id if lot else None, form.quantity.data or 1, preferred, note, criteria)
     except basket_store.BasketFull as full:
         flash(str(full), "error")
         return redirect(url_for(".basket"), code=303)

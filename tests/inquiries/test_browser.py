@@ -35,7 +35,7 @@ def test_inquiry_to_quote_to_accepted_with_the_lot_reserved(page, live_server, d
     violations = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     leukopak = ProductFactory(name="Leukopak, full", catalog_number="CT-LP-NM-FR-FULL", price_cents=None)
-    pbmc = ProductFactory(name="PBMC 10M", catalog_number="CT-PBMC-CR-10M")
+    ProductFactory(name="PBMC 10M", catalog_number="CT-PBMC-CR-10M")
     lot = LotFactory(product=leukopak, lot_number="2611-D10482-01", units_available=4)
     _db.session.commit()
     make_user("sales", email="sales@staff.test")

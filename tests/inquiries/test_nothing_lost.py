@@ -23,8 +23,10 @@ def test_with_the_mail_server_down_the_inquiry_is_saved_and_its_mail_goes_out_wh
 ):
     first, _, _ = stocked
     port = free_port()  # nothing listens here yet
-    down = mail_app_with(database_url, SMTP_URL=f"smtp://127.0.0.1:{port}", SITE_URL="http://shop.example", OUTBOX_RETRY_BASE_SECONDS=60,
-                         SMTP_TIMEOUT=5)  # fmt: skip
+    down = mail_app_with(
+        database_url, SMTP_URL=f"smtp://127.0.0.1:{port}", SITE_URL="http://shop.example", SMTP_TIMEOUT=5,
+        OUTBOX_RETRY_BASE_SECONDS=60,
+    )  # fmt: skip
     client = down.test_client()
     add(client, first, headers={"Origin": "http://shop.example", "Sec-Fetch-Site": "same-origin"})
     response = submit(client)

@@ -31,7 +31,9 @@ def test_the_basket_adds_changes_and_removes_lines_and_the_header_count_comes_fr
     assert client.post("/quote/update", data={"lines-0-quantity": "5", "lines-1-quantity": "1"}).status_code == 303
     assert 'value="5"' in client.get("/quote/").text
     assert client.post("/quote/update", data={"lines-0-quantity": "0", "lines-1-quantity": "1"}).status_code == 400
-    response = client.post("/quote/update", data={"action": "remove-0", "lines-0-quantity": "5", "lines-1-quantity": "1"})
+    response = client.post(
+        "/quote/update", data={"action": "remove-0", "lines-0-quantity": "5", "lines-1-quantity": "1"}
+    )
     assert "basket_count=1" in response.headers["Set-Cookie"]
     assert "PBMC 10M" not in client.get("/quote/").text
     response = client.post("/quote/update", data={"action": "clear"})

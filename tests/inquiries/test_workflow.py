@@ -62,7 +62,11 @@ def test_the_inbox_lists_counts_filters_searches_and_exports(client, auth, inqui
     assert inquiry.reference not in client.get("/admin/inquiries/?flt0_product_contains=Treg").text
     export = client.get("/admin/inquiries/export/csv/")
     assert export.status_code == 200
-    assert inquiry.reference in export.text and "ada@lab.example" in export.text and "Institute of Immunology" in export.text
+    assert (
+        inquiry.reference in export.text
+        and "ada@lab.example" in export.text
+        and "Institute of Immunology" in export.text
+    )
 
 
 def test_marketing_can_not_open_the_inbox_and_anonymous_visitors_are_sent_to_sign_in(client, auth, inquiry):
@@ -76,7 +80,9 @@ def test_marketing_can_not_open_the_inbox_and_anonymous_visitors_are_sent_to_sig
 def test_states_notes_and_assignment_are_on_the_timeline_and_illegal_moves_are_refused(client, auth, inquiry):
     user = auth.login("sales")
     base = f"/admin/inquiries/work/{inquiry.id}"
-    assert client.post(base + "/status", data={"status-status": "in_review", "status-note": "Looking"}).status_code == 303
+    assert (
+        client.post(base + "/status", data={"status-status": "in_review", "status-note": "Looking"}).status_code == 303
+    )
     assert client.post(base + "/note", data={"note-text": "Called the lab"}).status_code == 303
     assert client.post(base + "/assign", data={"assign-assignee_id": str(user.id)}).status_code == 303
     refused = client.post(base + "/status", data={"status-status": "accepted"})
