@@ -88,7 +88,12 @@ class AssignedTo(BaseSQLAFilter):
 
 
 def _reference(view, context, model, name):
-    return Markup('<a href="{}">{}</a>').format(url_for(".details", inquiry_id=model.id), model.reference)
+    link = url_for(".details", inquiry_id=model.id)
+    return Markup('<a class="text-nowrap" href="{}">{}</a>').format(link, model.reference)
+
+
+def _received(view, context, model, name):
+    return model.created_at.strftime("%Y-%m-%d %H:%M")
 
 
 def _status(view, context, model, name):
@@ -137,8 +142,8 @@ class InquiryView(StaffModelView):
     )  # fmt: skip
     column_labels = {"created_at": "Received (UTC)", "needed_by": "Needed by", "quote": "Quote total"}
     column_choices = {"status": list(STATUSES.items())}
-    column_formatters = {"reference": _reference, "status": _status, "items": _items, "assignee": _assignee,
-                         "quote": _quote_total}  # fmt: skip
+    column_formatters = {"reference": _reference, "created_at": _received, "status": _status, "items": _items,
+                         "assignee": _assignee, "quote": _quote_total}  # fmt: skip
     column_formatters_export = {"items": _items, "assignee": _assignee, "quote": _quote_total,
                                 "status": lambda v, c, m, n: STATUSES[m.status]}  # fmt: skip
     column_filters = ("status", AssignedTo(), "created_at", AsksForProduct(), "needed_by")

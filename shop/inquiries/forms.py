@@ -131,7 +131,9 @@ class InquiryForm(FlaskForm):
     donor_age_min = IntegerField(
         "Donor age from", validators=[Optional(), NumberRange(18, 100, "Donors are 18 to 100.")]
     )
-    donor_age_max = IntegerField("to", validators=[Optional(), NumberRange(18, 100, "Donors are 18 to 100.")])
+    donor_age_max = IntegerField(
+        "Donor age up to", validators=[Optional(), NumberRange(18, 100, "Donors are 18 to 100.")]
+    )
     # No Optional() on these two: their validate_ methods turn an empty field into None / "" too.
     donor_bmi_max = StringField("Maximum BMI", validators=[Length(max=10)])
     donor_cmv = SelectField("CMV status", choices=_choices(DONOR_CMV), default="")
@@ -146,7 +148,10 @@ class InquiryForm(FlaskForm):
     notes = TextAreaField(
         "Notes", validators=[Optional(), Length(max=MAX_TEXT, message=f"At most {MAX_TEXT} characters.")]
     )
-    ruo_acknowledged = BooleanField("I understand that research-grade material is for research use only")
+    ruo_acknowledged = BooleanField(
+        "I understand that research-grade material is for research use only: not for use in humans, or for "
+        "diagnostic or therapeutic procedures"
+    )
 
     def __init__(self, *args, ruo_required: bool = True, has_items: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
