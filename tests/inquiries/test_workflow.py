@@ -9,6 +9,7 @@ from shop.catalog.models import Lot
 from shop.extensions import db as _db
 from shop.inquiries import services
 from shop.inquiries.models import InquiryEvent
+from shop.mail import worker
 from shop.mail.worker import link_context
 from tests.inquiries.conftest import add, inquiries, link_in, messages, submit
 
@@ -207,3 +208,38 @@ def test_the_dashboard_shows_inquiries_per_week_by_state_and_the_most_requested(
     page = client.get("/admin/").text
     assert "Inquiries per week" in page and "<rect" in page and "Most requested products" in page
     assert "PBMC 10M" in page
+
+
+def test_the_outbox_workers_round_expires_due_quotes(app, client, auth, inquiry, stocked, monkeypatch):
+    _, _, lot = stocked
+    auth.login("sales")
+    send_quote(client, inquiry, lot)
+    quote = inquiries()[0].current_quote
+    quote.valid_until = date.today() - timedelta(days=1)
+    _db.session.commit()
+    monkeypatch.setitem(app.config, "SITE_URL", "http://shop.example")
+    with link_context():
+        worker.run_jobs()
+    assert inquiries()[0].status == "expired"
+    assert "Accept the quote" not in client.get(status_path(inquiries()[0])).text
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "status"),
+    [
+        ("/admin/inquiries/work/99999999999", None, 404),
+        ("/admin/inquiries/work/abc", None, 404),
+        ("/admin/inquiries/work/{id}/status", {"status-status": "paid"}, 400),
+        ("/admin/inquiries/work/{id}/status", {"status-status": "x" * 10_000}, 400),
+        ("/admin/inquiries/work/{id}/assign", {"assign-assignee_id": str(2**40)}, 400),
+        ("/admin/inquiries/work/{id}/note", {"note-text": "x" * 6000}, 400),
+        ("/admin/inquiries/?flt0_status_equals=nonsense", None, 200),
+        ("/admin/inquiries/?page=-1", None, 400),
+    ],
+)
+def test_hostile_back_office_input_is_a_4xx_and_changes_nothing(client, auth, inquiry, path, data, status):
+    auth.login("sales")
+    path = path.format(id=inquiry.id)
+    response = client.post(path, data=data) if data is not None else client.get(path)
+    assert response.status_code == status
+    assert inquiries()[0].status == "new" and inquiries()[0].assignee_id is None
