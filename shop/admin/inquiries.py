@@ -202,7 +202,9 @@ class InquiryView(StaffModelView):
         if not form.validate_on_submit():
             return self._page(inquiry, 400, status_form=form)
         try:
-            services.change_status(inquiry, form.status.data, services.staff(current_user), form.note.data or "")
+            services.change_status_by_hand(
+                inquiry, form.status.data, services.staff(current_user), form.note.data or ""
+            )
         except services.IllegalTransition as refused:
             db.session.rollback()
             flash(str(refused), "error")
@@ -265,7 +267,9 @@ class InquiryView(StaffModelView):
                 db.session.commit()
                 return redirect(url_for(".details", inquiry_id=inquiry_id), code=303)
         status = 400 if request.method == "POST" else 200
-        return self.render("admin/inquiries/quote.html", inquiry=inquiry, form=form), status
+        return self.render(
+            "admin/inquiries/quote.html", inquiry=inquiry, form=form, lots=_lots_in_stock(inquiry)
+        ), status
 
     @expose("/work/<id:inquiry_id>/quote/add-line", methods=["POST"])
     def add_quote_line(self, inquiry_id: int):
@@ -276,7 +280,7 @@ class InquiryView(StaffModelView):
             form.lines.append_entry()
         for entry in form.lines:
             entry.product_id.choices = _product_choices(inquiry)
-        return self.render("admin/inquiries/quote.html", inquiry=inquiry, form=form)
+        return self.render("admin/inquiries/quote.html", inquiry=inquiry, form=form, lots=_lots_in_stock(inquiry))
 
 
 def _editor_data(inquiry: Inquiry) -> dict:
@@ -299,6 +303,15 @@ def _editor_data(inquiry: Inquiry) -> dict:
 DEFAULT_TERMS = (
     "Prices exclude shipping and taxes. Payment within 30 days of invoice. Research use only unless GMP grade."
 )
+
+
+def _lots_in_stock(inquiry: Inquiry) -> list[Lot]:
+    """The lots in stock of the products asked for: what the editor offers to name."""
+    product_ids = {item.product_id for item in inquiry.items if item.product_id}
+    if not product_ids:
+        return []
+    query = select(Lot).where(Lot.product_id.in_(product_ids), Lot.status == "available", Lot.units_available > 0)
+    return list(db.session.scalars(query.order_by(Lot.product_id, Lot.lot_number).limit(50)))
 
 
 def _product_choices(inquiry: Inquiry) -> list[tuple[str, str]]:

@@ -161,6 +161,16 @@ def allowed_transitions(inquiry: Inquiry) -> list[str]:
     return [state for state in STATUSES if state in TRANSITIONS[inquiry.status] & by_hand]
 
 
+def change_status_by_hand(inquiry: Inquiry, to: str, actor: Actor, note: str = "") -> None:
+    """Sales move the inquiry: to review or cancelled only (quoted, accepted, declined come from their own steps)."""
+    if to not in allowed_transitions(inquiry):
+        raise IllegalTransition(
+            f"An inquiry that is {STATUSES.get(inquiry.status, inquiry.status).lower()} can't become "
+            f"{STATUSES.get(to, to).lower()} by hand." + (" Send it a quote instead." if to == QUOTED else "")
+        )
+    change_status(inquiry, to, actor, note)
+
+
 def change_status(inquiry: Inquiry, to: str, actor: Actor, note: str = "") -> None:
     """Move the inquiry to ``to`` if its state allows; cancelling an accepted quote releases its lots."""
     if to not in TRANSITIONS.get(inquiry.status, set()):

@@ -88,6 +88,8 @@ def test_states_notes_and_assignment_are_on_the_timeline_and_illegal_moves_are_r
     assert client.post(base + "/assign", data={"assign-assignee_id": str(user.id)}).status_code == 303
     refused = client.post(base + "/status", data={"status-status": "accepted"})
     assert refused.status_code == 409 and "can&#39;t become accepted" in refused.text
+    skipped = client.post(base + "/status", data={"status-status": "quoted"})  # only by sending a quote
+    assert skipped.status_code == 409 and "Send it a quote instead" in skipped.text
     _db.session.expire_all()
     events = _db.session.scalars(select(InquiryEvent).where(InquiryEvent.inquiry_id == inquiry.id)).all()
     kinds = [(e.kind, e.actor_label) for e in events]
