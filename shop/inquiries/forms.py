@@ -97,7 +97,7 @@ def _one_line(limit: int, label: str, required: bool = False):
 class InquiryForm(FlaskForm):
     """The inquiry: contact, shipping, use, dates, donor requirements, PO number, notes and the RUO acknowledgement."""
 
-    submit_key = HiddenField()
+    submit_key = HiddenField(validators=[Length(max=64, message="This form is damaged: reload the page.")])
     website = StringField("Leave this empty")  # a honeypot: people can't see it, bots fill it
 
     name = StringField("Your name", validators=_one_line(120, "name", True))

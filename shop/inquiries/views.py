@@ -207,9 +207,8 @@ def _send(form_class, template: str, with_basket: bool = True):
     if already is not None:  # a double click or the browser's resend: the inquiry the first one made
         return _sent_redirect(already)
     if not form.validate() or current.problems:
-        if current.problems:
-            flash("Some items in your basket can't be asked for as they are: see the messages beside them.", "error")
-        return _inquiry_page(form, current, template)[0], 400
+        problem = "Some items can't be asked for as they are: see the messages beside them." if current.problems else ""
+        return _inquiry_page(form, current, template, problem)[0], 400
     if not _email_allowed(form.email.data):
         form.email.errors.append("We've had several inquiries from this address today. Please e-mail us instead.")
         return _inquiry_page(form, current, template)[0], 429

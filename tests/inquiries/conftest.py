@@ -65,7 +65,7 @@ def submit_key(client) -> str:
 
 def submit(client, **overrides):
     """Draw the inquiry form and send it."""
-    return client.post("/quote/submit", data=contact(submit_key=submit_key(client), **overrides))
+    return client.post("/quote/submit", data=contact(**{"submit_key": submit_key(client), **overrides}))
 
 
 def inquiries() -> list[Inquiry]:

@@ -127,6 +127,7 @@ def test_every_required_field_missing_is_marked_and_nothing_is_saved(client, sto
         ("donor_count", "0", "1 to 100"),
         ("name", "x" * 121, "At most 120"),
         ("notes", "x" * 5001, "At most 5000"),
+        ("submit_key", "k" * 500, "This form is damaged"),
     ],
 )
 def test_bad_values_are_explained_beside_the_field_and_the_rest_is_kept(client, stocked, field, value, message):
