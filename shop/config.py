@@ -81,6 +81,12 @@ class Config:
     # The weekly digest goes out on this weekday (0 = Monday) from this hour (UTC) on.
     DIGEST_WEEKDAY = int(os.environ.get("DIGEST_WEEKDAY", 0))
     DIGEST_HOUR_UTC = int(os.environ.get("DIGEST_HOUR_UTC", 8))
+    # Inquiries (shop/inquiries/): where sales notices go, inquiries per client address and per e-mail typed.
+    SALES_EMAIL = os.environ.get("SALES_EMAIL", CONTACT_EMAIL)
+    INQUIRY_LIMIT_PER_ADDRESS = os.environ.get("INQUIRY_LIMIT_PER_ADDRESS", "10 per hour")
+    INQUIRY_LIMIT_PER_EMAIL = os.environ.get("INQUIRY_LIMIT_PER_EMAIL", "5 per day")
+    # A quote is valid this many days unless sales choose another date.
+    QUOTE_VALID_DAYS = int(os.environ.get("QUOTE_VALID_DAYS", 30))
     PRODUCTS_PER_PAGE = 24
     POSTS_PER_PAGE = 10
     REDIS_URL = os.environ.get("REDIS_URL", "")

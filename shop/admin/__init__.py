@@ -15,6 +15,7 @@ from shop.admin.audit_log import AuditView, SignInView
 from shop.admin.catalog import CategoryView, DonorView, LotView, ProductView
 from shop.admin.catalog_csv import CatalogCSVView
 from shop.admin.dashboard import DashboardView
+from shop.admin.inquiries import InquiryView
 from shop.admin.outbox import OutboxView
 from shop.admin.posts import PostEditorView, TopicView
 from shop.admin.subscribers import SubscriberView
@@ -22,6 +23,7 @@ from shop.admin.users import UserView
 from shop.blog.models import Topic
 from shop.catalog.models import Category, Donor, Lot, Product
 from shop.extensions import db
+from shop.inquiries.models import Inquiry
 from shop.mail.models import OutboxMessage
 from shop.security_headers import csp_nonce
 from shop.subscriptions.models import Subscriber
@@ -37,6 +39,7 @@ def init_admin(app: Flask) -> Admin:
         # Flask-Admin's inline <script> tags (modal forms) carry this request's nonce; public pages have none.
         csp_nonce_generator=csp_nonce,
     )
+    admin.add_view(InquiryView(Inquiry, db, name="Inquiries", endpoint="inquiries_admin", url="/admin/inquiries"))
     admin.add_view(ProductView(Product, db, name="Products", category="Catalog"))
     admin.add_view(CategoryView(Category, db, name="Categories", category="Catalog"))
     admin.add_view(DonorView(Donor, db, name="Donors", category="Catalog"))
