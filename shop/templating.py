@@ -1,6 +1,6 @@
 """Jinja filters and globals shared by every feature's templates."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from flask import Flask, current_app, has_request_context, request, url_for
 
@@ -41,6 +41,17 @@ def format_date(value: date | datetime | None) -> str:
     if value is None:
         return ""
     return f"{value.day} {value:%b %Y}"
+
+
+def format_html_datetime(value: datetime | None) -> str:
+    """A time for ``<time datetime>`` and feeds: UTC to the second, e.g. "2026-12-01T07:00:58+00:00".
+
+    HTML allows at most three digits of a second's fraction; isoformat() writes six whenever a time
+    has microseconds, so times are never printed with it.
+    """
+    if value is None:
+        return ""
+    return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def site_root() -> str:
@@ -109,6 +120,7 @@ def init_app(app: Flask) -> None:
         cells=format_cells,
         percent=format_percent,
         date=format_date,
+        html_datetime=format_html_datetime,
         markdown=render_markdown,
         markdown_inline=render_markdown_inline,
     )
