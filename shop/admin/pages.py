@@ -26,10 +26,9 @@ class PageEditorView(StaffView):
     @expose("/")
     def index(self):
         """Every page: the standard ones first, then the others."""
-        pages = db.session.scalars(select(Page)).all()
-        order = list(services.STANDARD_PAGES)
-        pages = sorted(pages, key=lambda p: (order.index(p.slug) if p.slug in order else len(order), p.title.lower()))
-        missing = [(slug, title) for slug, title in services.STANDARD_PAGES.items() if slug not in {p.slug for p in pages}]
+        pages = services.standard_first(db.session.scalars(select(Page)).all())
+        written = {p.slug for p in pages}
+        missing = [(slug, title) for slug, title in services.STANDARD_PAGES.items() if slug not in written]
         return self.render("admin/pages/list.html", pages=pages, missing=missing, standard=services.STANDARD_PAGES)
 
     @expose("/new", methods=["GET", "POST"])
@@ -120,7 +119,11 @@ class PageEditorView(StaffView):
         """Delete a page marketing added; the standard pages can be hidden but not deleted (the footer links them)."""
         page = self._page_or_404(page_id)
         if page.slug in services.STANDARD_PAGES:
-            flash("The standard pages can't be deleted: the footer links to them. Untick “Shown on the site” to hide one.", "error")
+            flash(
+                "The standard pages can't be deleted: the footer links to them. "
+                "Untick “Shown on the site” to hide one.",
+                "error",
+            )
             return redirect(url_for(".edit_view", page_id=page.id))
         db.session.delete(page)
         db.session.commit()

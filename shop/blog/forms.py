@@ -118,7 +118,8 @@ class PostForm(FlaskForm):
 
     def validate_cover_alt(self, field) -> None:
         """A cover image always needs a description."""
-        has_cover = self.uploading_cover() or self.pending_cover.data or (self.post is not None and self.post.cover_image)
+        saved_cover = self.post is not None and self.post.cover_image
+        has_cover = self.uploading_cover() or self.pending_cover.data or saved_cover
         if has_cover and not (field.data or "").strip():
             raise ValidationError("Describe the cover image for readers who can't see it.")
 

@@ -22,7 +22,9 @@ class PageForm(FlaskForm):
         validators=[Length(max=80)],
     )
     summary = TextAreaField(
-        "Summary", description="One or two sentences under the title and for search engines.", validators=[Length(max=400)]
+        "Summary",
+        description="One or two sentences under the title and for search engines.",
+        validators=[Length(max=400)],
     )
     body = TextAreaField("Body (Markdown)")
     published = BooleanField("Shown on the site", default=True)

@@ -77,6 +77,11 @@ def public_pages() -> list[Page]:
     pages = db.session.scalars(
         select(Page).where(Page.published).options(load_only(Page.slug, Page.title, Page.summary, Page.updated_at))
     ).all()
+    return standard_first(pages)
+
+
+def standard_first(pages: list[Page]) -> list[Page]:
+    """The standard pages in the footer's order, then the others by title."""
     order = list(STANDARD_PAGES)
     return sorted(pages, key=lambda p: (order.index(p.slug) if p.slug in order else len(order), p.title.lower()))
 
