@@ -3,11 +3,13 @@
 import html
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from shop.pages.models import Page, PageRevision
 from shop.pages.services import STANDARD_PAGES, PageContent, save_page
 from shop.seeds import load_pages
+from tests.apps import app_with
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
@@ -74,7 +76,7 @@ def test_a_missing_or_hidden_page_is_not_found(client, db):
     assert client.get("/pages/about").status_code == 301  # a standard page lives at its short address
 
 
-def test_marketing_edits_a_page_and_the_cached_copy_goes_stale(client, auth, db):
+def test_marketing_edits_a_page_and_it_shows_with_a_new_revision(client, auth, db):
     page = make_page(db)
     assert "We ship <strong>cells</strong>." in client.get("/about").text  # now cached for anonymous visitors
     assert client.get("/about").status_code == 200
@@ -205,3 +207,32 @@ def test_seeding_writes_missing_pages_and_never_overwrites_an_edited_one(db):
     again = load_pages(SEEDS)
     assert again.created == 0 and again.unchanged == 5
     assert about.body == "Marketing's own words."
+
+
+@pytest.fixture(scope="module")
+def cached_app(database_url, app):
+    """The shop with its page cache on, as in production (the tests' default app draws every page)."""
+    return app_with(database_url, CACHE_TYPE="SimpleCache")
+
+
+def test_a_page_save_moves_the_pages_clock_and_the_cached_page_goes_stale(cached_app, db, count_queries):
+    from shop.content_clock import reading
+    from shop.extensions import cache
+
+    page = make_page(db)
+    with cached_app.app_context():
+        cache.clear()
+    visitor = cached_app.test_client()
+    with count_queries() as drawn:
+        assert "We ship <strong>cells</strong>." in visitor.get("/about").text
+    with count_queries() as cached:
+        assert visitor.get("/about").status_code == 200
+    # The second comes from the page cache: it reads the clocks (on every request with the tests' TTL of 0) only.
+    assert any("FROM page" in statement for statement in drawn.statements)
+    assert not any("FROM page" in statement for statement in cached.statements), cached.statements
+    before = {area: reading(area) for area in ("catalog", "blog", "pages")}
+    save_page(page, PageContent("About us", "about", "", "Changed.", True), actor="test")
+    db.session.commit()
+    assert reading("pages").newer_than(before["pages"])
+    assert not reading("catalog").newer_than(before["catalog"]) and not reading("blog").newer_than(before["blog"])
+    assert "Changed." in visitor.get("/about").text
