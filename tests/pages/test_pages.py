@@ -236,3 +236,9 @@ def test_a_page_save_moves_the_pages_clock_and_the_cached_page_goes_stale(cached
     assert reading("pages").newer_than(before["pages"])
     assert not reading("catalog").newer_than(before["catalog"]) and not reading("blog").newer_than(before["blog"])
     assert "Changed." in visitor.get("/about").text
+
+
+def test_the_xml_sitemap_lists_the_pages_for_crawlers(client, seeded):
+    xml = client.get("/sitemap.xml").text
+    for path in ("/about", "/quality", "/shipping", "/terms", "/privacy", "/sitemap"):
+        assert f"<loc>http://localhost{path}</loc>" in xml, path
