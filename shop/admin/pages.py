@@ -10,6 +10,7 @@ from shop.admin.form_tokens import form_token_expired
 from shop.admin.locking import STALE_MESSAGE, refusal
 from shop.admin.security import StaffView
 from shop.admin.strict_params import require_record_id
+from shop.blog.forms import BodyImageForm
 from shop.extensions import db
 from shop.markdown import render_markdown
 from shop.models import utcnow
@@ -59,7 +60,13 @@ class PageEditorView(StaffView):
                 return redirect(url_for(".edit_view", page_id=page.id))
         else:
             flash("Not saved: please correct the fields marked below.", "error")
-        return self.render("admin/pages/edit.html", form=form, page=page, standard=services.STANDARD_PAGES)
+        return self.render(
+            "admin/pages/edit.html",
+            form=form,
+            page=page,
+            standard=services.STANDARD_PAGES,
+            image_form=BodyImageForm(formdata=None),
+        )
 
     def _save(self, form: PageForm, page: Page) -> bool:
         try:

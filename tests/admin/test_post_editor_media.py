@@ -52,7 +52,7 @@ def test_without_javascript_the_upload_opens_a_page_with_the_markdown(client, au
     response = client.post("/admin/posts/images", data=data)
     assert response.status_code == 200
     page = html.unescape(response.text)
-    assert "Copy this Markdown into the post" in page
+    assert "Copy this Markdown into the body" in page
     assert re.search(r"!\[T cells\]\(/uploads/posts/[0-9a-f]{32}\.webp\)", page)
     assert db.session.scalar(select(func.count(Post.id))) == 0
 

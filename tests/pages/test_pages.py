@@ -242,3 +242,11 @@ def test_the_xml_sitemap_lists_the_pages_for_crawlers(client, seeded):
     xml = client.get("/sitemap.xml").text
     for path in ("/about", "/quality", "/shipping", "/terms", "/privacy", "/sitemap"):
         assert f"<loc>http://localhost{path}</loc>" in xml, path
+
+
+def test_the_page_editor_offers_the_body_image_upload(client, auth, db):
+    page = make_page(db)
+    auth.login("marketing")
+    form = client.get(f"/admin/pages/{page.id}/edit").text
+    assert 'formaction="/admin/posts/images"' in form and 'enctype="multipart/form-data"' in form
+    assert '<label class="editor-pane-label" for="body">Markdown source</label>' in form
