@@ -58,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
     from shop.inquiries import init_app as init_inquiries
     from shop.inquiries.views import bp as inquiries_bp
     from shop.main import bp as main_bp
+    from shop.pages import init_app as init_pages
     from shop.subscriptions import init_app as init_subscriptions
     from shop.subscriptions.views import bp as subscriptions_bp
 
@@ -69,16 +70,19 @@ def register_blueprints(app: Flask) -> None:
     init_inquiries(app)  # the quote-expiry round for the outbox worker; flask inquiries expire
     init_subscriptions(app)  # listens to the blog's publish signal; gives the outbox worker its jobs
     app.register_blueprint(accounts_bp)
+    init_pages(app)  # /about, /terms ... and the footer's links to them
     init_admin(app)
 
 
 def register_content_clocks(app: Flask) -> None:
-    """Which saves move which area's clock (catalog, blog), so a save makes stale only the pages showing it."""
+    """Which saves move which area's clock (catalog, blog, pages), so a save makes stale only the pages showing it."""
     from shop.blog.clock import register_blog_clock
     from shop.catalog.clock import register_catalog_clock
+    from shop.pages.clock import register_pages_clock
 
     register_catalog_clock()
     register_blog_clock()
+    register_pages_clock()
 
 
 def register_audit_log(app: Flask) -> None:
@@ -87,8 +91,9 @@ def register_audit_log(app: Flask) -> None:
     from shop.accounts.models import User
     from shop.blog.models import Post, Topic
     from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
+    from shop.pages.models import Page
 
-    audit.track(Category, Product, Donor, DonorAllele, Lot, User, Post, Topic)
+    audit.track(Category, Product, Donor, DonorAllele, Lot, User, Post, Topic, Page)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -53,6 +53,12 @@ class Config:
     MAX_FORM_MEMORY_SIZE = 4 * 1024 * 1024
     SITE_NAME = os.environ.get("SITE_NAME", "CellShop")
     CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "sales@cellshop.example")
+    # Shown in the footer and on the pages (About, Shipping ...); lines of the address separated by "|".
+    CONTACT_ADDRESS = os.environ.get(
+        "CONTACT_ADDRESS", "CellShop Inc.|400 Technology Square, Suite 210|Cambridge, MA 02139|USA"
+    )
+    CONTACT_PHONE = os.environ.get("CONTACT_PHONE", "+1 617 555 0142")
+    CONTACT_HOURS = os.environ.get("CONTACT_HOURS", "Monday to Friday, 8:00–18:00 US Eastern time")
     # Absolute base for canonical links, the sitemap and feeds, e.g. https://shop.example.
     # Empty means "the request's host", which TRUSTED_HOSTS must then vouch for (see check_deployment).
     SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")

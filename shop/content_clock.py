@@ -1,6 +1,6 @@
 """When each area of the public site last changed: one clock per area, so a save makes stale only what shows it.
 
-The *areas* are the catalog and the blog. Each feature tells this module which
+The *areas* are the catalog, the blog and the pages (About, Terms ...). Each feature tells this module which
 of its models belong to which area (:func:`track`) and any rule that moves an
 area's clock without a save (:func:`add_rule`: the blog's scheduled posts
 going live when their time comes), so this module imports no feature. A
@@ -37,7 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shop.extensions import db
 from shop.models import UTCDateTime, utcnow
 
-AREAS = ("catalog", "blog")
+AREAS = ("catalog", "blog", "pages")
 CONTENT = "content"  # the kind of every change no feature calls smaller
 _READINGS = "cellshop.content_clocks"  # where an app keeps its reading and when it expires
 

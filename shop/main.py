@@ -19,7 +19,9 @@ from shop.errors import roll_back_quietly
 from shop.fulltext import MAX_QUERY_LENGTH
 from shop.health import read_schema_version
 from shop.page_cache import public_page
-from shop.templating import absolute_url
+from shop.pages import services as pages
+from shop.pages.services import page_url
+from shop.templating import absolute_url, site_root
 
 bp = Blueprint("main", __name__)
 
@@ -54,9 +56,9 @@ def healthz():
 
 
 @bp.get("/sitemap.xml")
-@public_page(areas=("catalog", "blog"))
+@public_page(areas=("catalog", "blog", "pages"))
 def sitemap():
-    """An XML sitemap of the catalog's categories and products."""
+    """An XML sitemap of the catalog's categories and products, the blog, and the shop's own pages."""
     categories, products = catalog.sitemap_entries()
     body = render_template(
         "main/sitemap.xml",
@@ -64,6 +66,7 @@ def sitemap():
         products=products,
         topics=[topic for topic, count in blog.topics_with_counts() if count],
         posts=blog.sitemap_posts(),
+        pages=[(site_root() + page_url(page.slug), page.updated_at) for page in pages.public_pages()],
     )
     return Response(body, mimetype="application/xml")
 

@@ -17,6 +17,8 @@ from shop.blog.services import PostContent, publish_post, save_post
 from shop.catalog import rules
 from shop.catalog.models import LOT_STATUSES, SEROSTATUS, SEXES, SMOKING, Category, Donor, DonorAllele, Lot, Product
 from shop.extensions import db
+from shop.pages.models import Page
+from shop.pages.services import PageContent, save_page
 from shop.urls import slugify
 
 
@@ -275,6 +277,21 @@ def _aware(value) -> datetime:
     return value.astimezone(UTC)
 
 
+def load_pages(folder: Path) -> Tally:
+    """Write the pages of pages/*.md that don't exist yet; a page that exists is marketing's and is left alone."""
+    existing = set(db.session.scalars(select(Page.slug)))
+    tally = Tally()
+    for path in sorted((folder / "pages").glob("*.md")):
+        meta, body = read_front_matter(path)
+        if meta["slug"] in existing:
+            tally.unchanged += 1
+            continue
+        save_page(Page(), PageContent(meta["title"], meta["slug"], meta.get("summary", ""), body), actor="seeds")
+        tally.created += 1
+    db.session.flush()
+    return tally
+
+
 def load_seeds(path: str | Path) -> dict[str, Tally]:
     """Load every seed file in one transaction; returns the tally per kind."""
     folder = Path(path)
@@ -285,6 +302,7 @@ def load_seeds(path: str | Path) -> dict[str, Tally]:
         "lots": load_lots(folder),
         "topics": load_topics(folder),
         "posts": load_posts(folder),
+        "pages": load_pages(folder),
     }
     db.session.commit()
     return report

@@ -30,3 +30,41 @@ def test_stored_post_tables_lose_their_style_attributes(app, db, committing_db):
     finally:
         db.session.rollback()
         upgrade()
+
+
+def test_publish_times_lose_their_fraction_of_a_second(app, db, committing_db):
+    """A post published before times were stored to the second ("Publish now" kept microseconds) is cut to it."""
+    from datetime import UTC, datetime
+
+    published = datetime(2026, 12, 1, 7, 0, 58, 853818, tzinfo=UTC)
+    db.session.add(Post(title="T", slug="t", body="", body_html="", author_name="A", status="published",
+                        published_at=published))  # fmt: skip
+    db.session.commit()
+    try:
+        downgrade(revision="a7d3e9c1b5f2")
+        db.session.execute(text("UPDATE post SET published_at = :at WHERE slug = 't'"), {"at": published})
+        db.session.commit()
+        upgrade()
+        db.session.expire_all()
+        stored = db.session.scalar(text("SELECT id FROM post WHERE slug = 't'"))
+        assert db.session.get(Post, stored).published_at == published.replace(microsecond=0)
+    finally:
+        db.session.rollback()
+        upgrade()
+
+
+def test_the_pages_tables_come_and_go_with_their_migration(app, db, committing_db):
+    """Downgrading past the pages migration drops its tables and its clock; upgrading brings them back."""
+    from sqlalchemy import inspect
+
+    try:
+        downgrade(revision="a1c4e7b2d913")  # the revision before the pages tables
+        assert "page" not in inspect(db.engine).get_table_names()
+        assert not db.session.execute(text("SELECT 1 FROM content_clock WHERE area = 'pages'")).all()
+        db.session.commit()
+        upgrade()
+        assert {"page", "page_revision"} <= set(inspect(db.engine).get_table_names())
+        assert db.session.execute(text("SELECT changes FROM content_clock WHERE area = 'pages'")).scalar() == 1
+    finally:
+        db.session.rollback()
+        upgrade()

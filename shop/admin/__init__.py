@@ -17,6 +17,7 @@ from shop.admin.catalog_csv import CatalogCSVView
 from shop.admin.dashboard import DashboardView
 from shop.admin.inquiries import InquiryView
 from shop.admin.outbox import OutboxView
+from shop.admin.pages import PageEditorView
 from shop.admin.posts import PostEditorView, TopicView
 from shop.admin.subscribers import SubscriberView
 from shop.admin.users import UserView
@@ -48,6 +49,8 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(PostEditorView(name="Posts", endpoint="posts", category="Blog"))
     admin.add_view(TopicView(Topic, db, name="Topics", category="Blog"))
     admin.add_view(SubscriberView(Subscriber, db, name="Subscribers", endpoint="subscribers", category="Blog"))
+    # Not endpoint "pages": that is the public pages' blueprint.
+    admin.add_view(PageEditorView(name="Pages", endpoint="site_pages", url="pages"))
     admin.add_view(OutboxView(OutboxMessage, db, name="Mail outbox", endpoint="outbox"))
     admin.add_view(UserView(User, db, name="Staff", endpoint="users"))
     admin.add_view(AuditView(audit.AuditEntry, db, name="Audit log", endpoint="audit", category="Activity"))

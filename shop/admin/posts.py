@@ -2,9 +2,10 @@
 
 from datetime import UTC
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -18,7 +19,7 @@ from shop.admin.lookups import LOOKUP_WIDGET_ARGS
 from shop.admin.security import StaffModelView, StaffView
 from shop.admin.strict_params import require_record_id
 from shop.blog import services
-from shop.blog.forms import PostForm
+from shop.blog.forms import BodyImageForm, PostForm
 from shop.blog.models import STATUSES, Post, PostRevision, Topic
 from shop.catalog.models import Product
 from shop.extensions import db
@@ -78,31 +79,43 @@ class PostEditorView(StaffView):
         if request.method == "GET":
             _fill(form, post)
         elif form_token_expired():
-            pass  # already told; the form shows what was typed, with a fresh token
+            _hold_cover(form)  # already told; the form shows what was typed, with a fresh token
         elif form.validate_on_submit():
             problem = refusal(form.expected_version.data, post) if post.id is not None else None
             if problem:
                 flash(problem, "error")
+                _hold_cover(form)
             else:
                 saved = self._save(form, post)
                 if saved is not None:
                     return redirect(url_for(".edit_view", post_id=saved.id))
         else:
             flash("Not saved: please correct the fields marked below.", "error")
-        return self.render("admin/posts/edit.html", form=form, post=post, statuses=STATUSES, now=utcnow())
+            _hold_cover(form)
+        return self.render(
+            "admin/posts/edit.html",
+            form=form,
+            post=post,
+            statuses=STATUSES,
+            now=utcnow(),
+            pending_cover=_pending_cover(form),
+            image_form=BodyImageForm(formdata=None),
+        )
 
     def _save(self, form: PostForm, post: Post) -> Post | None:
         """Save the content, then do what the button asked (draft, publish, schedule, unpublish)."""
-        folder = current_app.config["UPLOAD_FOLDER"] / "posts"
-        new_cover = None
-        upload = form.cover_image.data
-        if upload is not None and getattr(upload, "filename", ""):
+        folder = _posts_folder()
+        new_cover = _pending_cover(form)
+        if form.uploading_cover():
             try:
-                new_cover = images.save_image(upload, folder)
+                uploaded = images.save_image(form.cover_image.data, folder)
             except images.ImageRejected as exc:
                 form.cover_image.errors.append(str(exc))
                 flash("Not saved: please correct the fields marked below.", "error")
                 return None
+            if new_cover:
+                images.delete_image(new_cover, folder)  # the file chosen now replaces the one kept from before
+            new_cover = uploaded
         old_cover = post.cover_image
         try:
             services.save_post(post, _content(form), actor=current_user.email)
@@ -113,13 +126,40 @@ class PostEditorView(StaffView):
         except StaleDataError:
             db.session.rollback()
             if new_cover:
-                images.delete_image(new_cover, folder)
+                form.pending_cover.data = _cover_signer().dumps(new_cover)  # kept for the next try
             flash(STALE_MESSAGE, "error")
             return None
         if new_cover and old_cover:
             images.delete_image(old_cover, folder)
         flash(message, "success")
         return post
+
+    @expose("/images", methods=["POST"])
+    def upload_body_image(self):
+        """Store an image for a post's body and answer with the Markdown that shows it.
+
+        The editor's script asks for JSON and puts the Markdown at the cursor; without JavaScript
+        the button opens a page with the Markdown to copy into the body.
+        """
+        form = BodyImageForm()
+        wants_json = request.accept_mimetypes.best == "application/json"
+        problem = None
+        if not form.validate_on_submit():
+            problem = next(iter(form.errors.values()))[0]
+        else:
+            try:
+                name = images.save_image(form.body_image.data, _posts_folder())
+            except images.ImageRejected as exc:
+                problem = str(exc)
+        if problem:
+            if wants_json:
+                return jsonify(error=problem), 400
+            return self.render("admin/posts/body_image.html", problem=problem), 400
+        url = url_for("main.upload", name=f"posts/{name}")
+        markdown = form.markdown(url)
+        if wants_json:
+            return jsonify(markdown=markdown, url=url)
+        return self.render("admin/posts/body_image.html", markdown=markdown, url=url, alt=form.body_image_alt.data)
 
     @expose("/preview", methods=["POST"])
     def preview(self):
@@ -172,6 +212,41 @@ class PostEditorView(StaffView):
         if post is None:
             abort(404, description="There is no such post.")
         return post
+
+
+def _posts_folder():
+    return current_app.config["UPLOAD_FOLDER"] / "posts"
+
+
+def _cover_signer() -> URLSafeSerializer:
+    """Signs the name of a cover kept between tries, so a form can only name a file this editor stored."""
+    return URLSafeSerializer(current_app.secret_key, salt="post-editor-pending-cover")
+
+
+def _pending_cover(form: PostForm) -> str | None:
+    """The stored name of the cover kept from an earlier try, if the form carries a genuine one still on disk."""
+    try:
+        name = _cover_signer().loads(form.pending_cover.data or "")
+    except BadSignature:
+        return None
+    if not isinstance(name, str) or not images.STORED_NAME.fullmatch(name) or not (_posts_folder() / name).exists():
+        return None
+    return name
+
+
+def _hold_cover(form: PostForm) -> None:
+    """A refused try with a cover chosen: store the cover now and carry its name, so it is not lost."""
+    if not form.uploading_cover():
+        return
+    try:
+        name = images.save_image(form.cover_image.data, _posts_folder())
+    except images.ImageRejected as exc:
+        form.cover_image.errors = [*form.cover_image.errors, str(exc)]
+        return
+    kept = _pending_cover(form)
+    if kept:
+        images.delete_image(kept, _posts_folder())
+    form.pending_cover.data = _cover_signer().dumps(name)
 
 
 def _fill(form: PostForm, post: Post) -> None:
@@ -244,7 +319,7 @@ def _preview_post(form: PostForm, post: Post | None) -> Post:
         body_html=str(render_markdown(content.body)),
         references=content.references,
         author_name=content.author_name,
-        cover_image=post.cover_image if post else None,
+        cover_image=_pending_cover(form) or (post.cover_image if post else None),
         cover_alt=content.cover_alt,
         status="draft",
         published_at=form.publish_at.data.replace(tzinfo=UTC) if form.publish_at.data else utcnow(),

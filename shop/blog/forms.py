@@ -14,6 +14,7 @@ from shop.blog.services import MAX_BODY_LENGTH, slugify
 from shop.catalog.models import Product
 from shop.extensions import db
 from shop.models import utcnow
+from shop.text import strip_control_characters
 from shop.urls import SLUG_MESSAGE, is_slug
 
 
@@ -51,6 +52,9 @@ class PostForm(FlaskForm):
         validators=[Length(max=300)],
     )
     publish_at = DateTimeLocalField("Publish at (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    # A cover chosen on a try that was refused (say, for a missing title): stored already, named here
+    # (signed, see shop/admin/posts.py), so the editor need not choose the file again.
+    pending_cover = HiddenField()
     expected_version = HiddenField()
     action = HiddenField()
 
@@ -114,10 +118,14 @@ class PostForm(FlaskForm):
 
     def validate_cover_alt(self, field) -> None:
         """A cover image always needs a description."""
-        uploading = self.cover_image.data is not None and getattr(self.cover_image.data, "filename", "")
-        has_cover = uploading or (self.post is not None and self.post.cover_image)
+        saved_cover = self.post is not None and self.post.cover_image
+        has_cover = self.uploading_cover() or self.pending_cover.data or saved_cover
         if has_cover and not (field.data or "").strip():
             raise ValidationError("Describe the cover image for readers who can't see it.")
+
+    def uploading_cover(self) -> bool:
+        """True when a cover file was chosen on this try."""
+        return self.cover_image.data is not None and bool(getattr(self.cover_image.data, "filename", ""))
 
     def catalog_numbers(self) -> list[str]:
         """The related products' catalog numbers as typed, upper-cased."""
@@ -130,3 +138,28 @@ class PostForm(FlaskForm):
     def reference_lines(self) -> list[str]:
         """References, one per non-empty line."""
         return [line.strip() for line in (self.references.data or "").splitlines() if line.strip()]
+
+
+class BodyImageForm(FlaskForm):
+    """An image for a post's body: the file and its description, which the Markdown carries as alt text."""
+
+    body_image = FileField("Image", description="JPEG, PNG or WebP, at least 200 × 200 px, at most 8 MB.")
+    body_image_alt = StringField(
+        "Description (alt text)",
+        description="What the image shows, for readers who can't see it.",
+        validators=[
+            DataRequired("Describe the image for readers who can't see it (alt text)."),
+            Length(max=300, message="The description can be at most 300 characters."),
+        ],
+    )
+
+    def validate_body_image(self, field) -> None:
+        """A file must be chosen."""
+        if field.data is None or not getattr(field.data, "filename", ""):
+            raise ValidationError("Choose an image to upload.")
+
+    def markdown(self, url: str) -> str:
+        """The Markdown that shows the image: its description as alt text, with Markdown's brackets escaped."""
+        alt = " ".join(strip_control_characters(self.body_image_alt.data or "").split())
+        alt = alt.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+        return f"![{alt}]({url})"

@@ -116,9 +116,14 @@ def restore_revision(post: Post, revision: PostRevision, actor: str) -> Post:
     return save_post(post, content, actor)
 
 
+def whole_seconds(moment: datetime) -> datetime:
+    """A publish time without its fraction of a second: what readers see, and what HTML's <time> allows."""
+    return moment.replace(microsecond=0)
+
+
 def publish_post(post: Post, now: datetime | None = None) -> Post:
-    """Make the post public now and announce it. The caller commits."""
-    now = now or utcnow()
+    """Make the post public now (to the whole second) and announce it. The caller commits."""
+    now = whole_seconds(now or utcnow())
     post.status = "published"
     if post.published_at is None or post.published_at > now:
         post.published_at = now
@@ -129,7 +134,7 @@ def publish_post(post: Post, now: datetime | None = None) -> Post:
 def schedule_post(post: Post, when: datetime) -> Post:
     """Make the post public at ``when`` (in the future). The caller commits."""
     post.status = "scheduled"
-    post.published_at = when
+    post.published_at = whole_seconds(when)
     return post
 
 

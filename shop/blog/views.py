@@ -7,6 +7,7 @@ from shop.blog.feeds import atom_feed
 from shop.blog.models import Post, Topic
 from shop.page_cache import page_shows, public_page
 from shop.templating import absolute_url
+from shop.times import iso_datetime
 from shop.urls import is_slug, page_number
 
 bp = Blueprint("blog", __name__, url_prefix="/blog")
@@ -98,8 +99,8 @@ def post_json_ld(post: Post) -> dict:
         "@type": "BlogPosting",
         "headline": post.title,
         "description": post.summary,
-        "datePublished": post.published_at.isoformat(),
-        "dateModified": post.modified_at.isoformat(),
+        "datePublished": iso_datetime(post.published_at),
+        "dateModified": iso_datetime(post.modified_at),
         "author": {"@type": "Person", "name": post.author_name},
         "publisher": {"@type": "Organization", "name": current_app.config["SITE_NAME"]},
         "mainEntityOfPage": url,

@@ -3,11 +3,14 @@
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from shop.catalog import models, services
+from shop.catalog.illustrations import category_illustration
 from shop.page_cache import public_page
 from shop.templating import absolute_url
 from shop.urls import is_slug
 
 bp = Blueprint("catalog", __name__, url_prefix="/products")
+# Product cards and category tiles appear on other features' pages too (home, posts, search).
+bp.add_app_template_global(category_illustration)
 
 
 @bp.get("/")
