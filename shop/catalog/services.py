@@ -23,6 +23,7 @@ from sqlalchemy.orm import aliased, defer, joinedload, load_only, selectinload
 from werkzeug.datastructures import MultiDict
 
 from shop.catalog import rules
+from shop.catalog.facets import FACETS
 from shop.catalog.index import catalog_index
 from shop.catalog.models import (
     AGE_BANDS,
@@ -44,10 +45,8 @@ PRICING = {"list": "List price", "quote": "Quote only"}
 STOCK = {"in": "In stock"}
 SORTS = {"relevance": "Relevance", "name": "Name (A–Z)", "price": "Price (low to high)", "newest": "Newest"}
 
-PRODUCT_FACETS = ("category", "format", "grade", "pricing", "stock")
-DONOR_FACETS = ("cmv", "hla", "sex", "age")
 # Every query parameter a catalog page reads (read_filters); the page cache keys on these alone.
-URL_PARAMS = ("q", *PRODUCT_FACETS, *DONOR_FACETS, "sort", "page")
+URL_PARAMS = ("q", *FACETS, "sort", "page")
 FACET_TITLES = {
     "category": "Category",
     "format": "Format",
@@ -317,7 +316,7 @@ def build_facets(filters: CatalogFilters, counts: dict[str, dict[str, int]], cat
     alleles += [a for a in filters.values("hla") if a not in alleles]
     labels["hla"] = {a: f"HLA-{a}" for a in alleles}
     facets = []
-    for name in PRODUCT_FACETS + DONOR_FACETS:
+    for name in FACETS:
         chosen = filters.values(name)
         options = [
             FacetOption(value, label, counts[name].get(value, 0), value in chosen)
