@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from shop.catalog import rules
-from shop.catalog.models import AGE_BANDS, SEROSTATUS, SEXES, SMOKING
+from shop.catalog.models import AGE_BANDS, SEROSTATUS, SEXES, SMOKING, age_band
 
 # The donor filters, in the order the page lists them.
 DONOR_FILTERS = ("hla", "cmv", "ebv", "sex", "age", "smoking", "blood", "bmi")
@@ -118,18 +118,28 @@ def _in_bmi_range(bmi: Decimal, ends) -> bool:
     return (low is None or bmi >= low) and (high is None or bmi < high)
 
 
+def donor_values(donor, alleles: Iterable[str]) -> list[tuple[str, str]]:
+    """The (facet, value) pairs the facet index sets on a donor's lots (a Donor or a row with its columns):
+    its facet values, and its age in years and BMI for the ranges."""
+    values = [
+        ("cmv", donor.cmv_status),
+        ("ebv", donor.ebv_status),
+        ("sex", donor.sex),
+        ("age", age_band(donor.age)),
+        ("age_years", str(donor.age)),
+        ("smoking", donor.smoking or "none"),
+    ]
+    values += [("blood", donor.blood_type)] if donor.blood_type else []
+    values += [("bmi", bmi_key(donor.bmi))] if donor.bmi is not None else []
+    return values + [("hla", allele) for allele in alleles]
+
+
 def donor_keys(donor) -> dict[str, list[str]]:
-    """A donor's indexed values per filter, as text (an object with Donor's attributes, or a row)."""
-    return {
-        "hla": list(donor.alleles),
-        "cmv": [donor.cmv_status],
-        "ebv": [donor.ebv_status],
-        "sex": [donor.sex],
-        "age": [str(donor.age)],
-        "smoking": [donor.smoking or "none"],
-        "blood": [donor.blood_type] if donor.blood_type else [],
-        "bmi": [bmi_key(donor.bmi)] if donor.bmi is not None else [],
-    }
+    """A Donor's indexed values by facet (what :func:`donor_matches` reads)."""
+    keys: dict[str, list[str]] = {}
+    for facet, value in donor_values(donor, (a.allele for a in donor.alleles)):
+        keys.setdefault(facet, []).append(value)
+    return keys
 
 
 def bmi_key(bmi: float) -> str:
@@ -141,7 +151,8 @@ def donor_matches(keys: Mapping[str, list[str]], selected: Mapping[str, list[str
     """True when a donor (its :func:`donor_keys`) meets every donor filter: any value of each."""
     for name in DONOR_FILTERS:
         values = selected.get(name)
-        if values and not any(covered_keys(name, value, keys[name]) for value in values):
+        own = keys.get("age_years" if name == "age" else name, [])
+        if values and not any(covered_keys(name, value, own) for value in values):
             return False
     return True
 
@@ -190,9 +201,7 @@ def _phrase(name: str, value: str) -> str:
 def donor_sentence(selected: Mapping[str, list[str]]) -> str | None:
     """What the donor filters ask for, as one sentence; None when there are none."""
     parts = [
-        " or ".join(_phrase(name, value) for value in selected[name])
-        for name in DONOR_FILTERS
-        if selected.get(name)
+        " or ".join(_phrase(name, value) for value in selected[name]) for name in DONOR_FILTERS if selected.get(name)
     ]
     if not parts:
         return None
@@ -313,7 +322,7 @@ def _age(query: DonorQuery, match: re.Match) -> None:
     if match["under"]:
         low, high = MIN_AGE, ages[0] - 1
     elif match["over"]:
-        low, high = ages[0] + 1, MAX_AGE
+        low, high = ages[0] + (0 if match["plus"] else 1), MAX_AGE  # "over 50" is 51 on, "50+" 50 on
     elif len(ages) == 2:
         low, high = ages
     else:
@@ -419,7 +428,9 @@ def parse_query(q: str) -> DonorQuery:
     for name in ("cmv", "ebv", "sex"):
         if len(query.selected.get(name, [])) > 1:
             both = " and ".join(_phrase(name, v) for v in query.selected[name])
-            query.notes.append(f"The search asks for both {both}: a donor is one or the other, so lots of either are shown.")
+            query.notes.append(
+                f"The search asks for both {both}: a donor is one or the other, so lots of either are shown."
+            )
     return query
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import aliased, defer, joinedload, load_only, selectinload
 from werkzeug.datastructures import MultiDict
 
 from shop.catalog import donor_filters
+from shop.catalog.facets import FACETS, PRODUCT_FACETS
 from shop.catalog.index import catalog_index
 from shop.catalog.models import (
     AGE_BANDS,
@@ -45,9 +46,6 @@ PRICING = {"list": "List price", "quote": "Quote only"}
 STOCK = {"in": "In stock"}
 SORTS = {"relevance": "Relevance", "name": "Name (A–Z)", "price": "Price (low to high)", "newest": "Newest"}
 
-PRODUCT_FACETS = ("category", "format", "grade", "pricing", "stock")
-# The donor facets the page lists (a BMI range is a filter without a facet: it comes from a search).
-DONOR_FACETS = ("hla", "cmv", "ebv", "sex", "age", "smoking", "blood")
 # The donor filters a product page reads, to mark the lots that match (the catalog's links carry them).
 DONOR_PARAMS = donor_filters.DONOR_FILTERS
 # Every query parameter a catalog page reads (read_filters); the page cache keys on these alone.
@@ -269,7 +267,9 @@ class CatalogPage:
             for value in self.filters.values(name):
                 label = labels.get(name, {}).get(value) or donor_filters.value_label(name, value)
                 title = FACET_TITLES[name]
-                chips.append(Chip(title, label, self.filters.url(toggle=(name, value)), f"Remove filter {title}: {label}"))
+                chips.append(
+                    Chip(title, label, self.filters.url(toggle=(name, value)), f"Remove filter {title}: {label}")
+                )
         return chips
 
     @property
@@ -387,7 +387,6 @@ def build_facets(filters: CatalogFilters, counts: dict[str, dict[str, int]], cat
         "cmv": SEROSTATUS,
         "sex": SEXES,
         "age": {band: band.replace("-", "–") + " years" for band in AGE_BANDS},
-    }
         "ebv": SEROSTATUS,
         "smoking": SMOKING,
         "blood": {blood: blood for blood in donor_filters.BLOOD_TYPES if counts["blood"].get(blood)},
@@ -395,7 +394,7 @@ def build_facets(filters: CatalogFilters, counts: dict[str, dict[str, int]], cat
     alleles, hidden, every = hla_options(filters, counts["hla"])
     labels["hla"] = {a: f"HLA-{a}" for a in alleles}
     facets = []
-    for name in PRODUCT_FACETS + DONOR_FACETS:
+    for name in FACETS:
         chosen = filters.values(name)
         # A chosen value the facet doesn't list (a group, an age range from a search) comes first.
         options = [
