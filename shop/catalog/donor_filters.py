@@ -181,7 +181,7 @@ def value_label(name: str, value: str) -> str:
     return f"{low} or more" if high is None else f"{low} to under {high}"
 
 
-def _phrase(name: str, value: str) -> str:
+def phrase(name: str, value: str) -> str:
     """A filter value inside the sentence ("CMV negative", "aged 20–35")."""
     if name in ("cmv", "ebv"):
         return f"{name.upper()} {value}"
@@ -201,7 +201,7 @@ def _phrase(name: str, value: str) -> str:
 def donor_sentence(selected: Mapping[str, list[str]]) -> str | None:
     """What the donor filters ask for, as one sentence; None when there are none."""
     parts = [
-        " or ".join(_phrase(name, value) for value in selected[name]) for name in DONOR_FILTERS if selected.get(name)
+        " or ".join(phrase(name, value) for value in selected[name]) for name in DONOR_FILTERS if selected.get(name)
     ]
     if not parts:
         return None
@@ -427,7 +427,7 @@ def parse_query(q: str) -> DonorQuery:
     query.text = " ".join(rest.split())
     for name in ("cmv", "ebv", "sex"):
         if len(query.selected.get(name, [])) > 1:
-            both = " and ".join(_phrase(name, v) for v in query.selected[name])
+            both = " and ".join(phrase(name, v) for v in query.selected[name])
             query.notes.append(
                 f"The search asks for both {both}: a donor is one or the other, so lots of either are shown."
             )

@@ -350,8 +350,7 @@ def index_filters(selected: dict[str, list[str]], index) -> tuple[dict[str, list
         for value in values:
             found = donor_filters.covered_keys(name, value, keys)
             if not found:
-                label = donor_filters.value_label(name, value)
-                notes.append(f"No lot in stock comes from a donor with {FACET_TITLES[name].lower()[6:]} {label}.")
+                notes.append(f"No lot in stock comes from a donor who is {donor_filters.phrase(name, value)}.")
             covered += found
         resolved[facet] = covered or [_NOTHING]
     return resolved, notes
@@ -459,6 +458,41 @@ def get_product_page(slug: str) -> tuple[Product, list[Lot], list[Product]] | No
     return product, list(lots), list(related)
 
 
+@dataclass
+class LotMatches:
+    """A product page's lots, read against the donor filters its link carried: the matching ones first."""
+
+    selected: dict[str, list[str]]
+    lots: list[Lot]
+    matching: set[int]  # lot ids
+
+    @property
+    def sentence(self) -> str | None:
+        """What the filters ask for, as the catalog said it."""
+        return donor_filters.donor_sentence(self.selected)
+
+    @property
+    def catalog_url(self) -> str:
+        """Back to the catalog with the same donor filters."""
+        pairs = [(name, value) for name, values in self.selected.items() for value in values]
+        query = "&".join(f"{k}={_quote(v)}" for k, v in pairs)
+        return url_for("catalog.product_list") + ("?" + query if query else "")
+
+
+def match_lots(lots: list[Lot], args: MultiDict) -> LotMatches:
+    """Mark the lots whose donor meets the donor filters in ``args`` and list them first (order kept)."""
+    selected = {}
+    for name in DONOR_PARAMS:
+        values = donor_filters.read_donor_values(name, args.getlist(name))
+        if values:
+            selected[name] = values
+    if not selected:
+        return LotMatches({}, lots, set())
+    matching = {lot.id for lot in lots if donor_filters.donor_matches(donor_filters.donor_keys(lot.donor), selected)}
+    ordered = sorted(lots, key=lambda lot: lot.id not in matching)  # a stable sort: each group keeps its order
+    return LotMatches(selected, ordered, matching)
+
+
 def featured_products(limit: int = 6) -> list[Product]:
     """Products chosen for the home page."""
     return db.session.scalars(
@@ -557,11 +591,29 @@ def catalog_health() -> CatalogHealth:
     )
 
 
-def search_products(q: str, limit: int = 12) -> list[Product]:
-    """Active products matching every word of ``q``, best first (for the site-wide search)."""
-    terms = search_terms(q)
-    if not terms:
-        return []
+@dataclass
+class SiteSearch:
+    """The catalog's part of the site-wide search: products, and the donor filters its words named."""
+
+    filters: CatalogFilters
+    products: list[Product]
+    notes: list[str]
+
+    @property
+    def catalog_url(self) -> str:
+        """The same search in the catalog, its donor words as ticked filters."""
+        return self.filters.url()
+
+
+def search_products(q: str, limit: int = 12) -> SiteSearch:
+    """Active products matching a search, best first (for the site-wide search): its donor words are
+    filters, as in the catalog, and the other words are searched as text."""
+    filters = read_filters(MultiDict({"q": q}), [])
+    if not filters.terms and not filters.selected:
+        return SiteSearch(filters, [], filters.notes)
     index = catalog_index()
-    ids = index.page(index.starts, 0, limit, "relevance", index.search(terms, q))
-    return [product for product, _units in products_with_stock(ids)]
+    hits = index.search(filters.terms, filters.text) if filters.terms else None
+    selected, notes = index_filters(filters.selected, index)
+    found = index.match(selected, hits)
+    ids = index.page(found.products, 0, limit, "relevance", hits)
+    return SiteSearch(filters, [product for product, _units in products_with_stock(ids)], filters.notes + notes)
