@@ -384,31 +384,39 @@ def _ranged(read):
 
 _W = r"(?<![\w*:+\-])"  # not inside a word, an allele or a marker (CD3+)
 _E = r"(?![\w*:])"
+_STATUS = r"(?P<status>seronegative|seropositive|negative|positive|neg|pos|[+\-−])(?![\w+\-])"
+_YEARS = r"(?:\s*(?:years|yrs|y))?"
+_SMOKING = (
+    r"(?P<smoking>non[\s-]?smok(?:er|ers|ing)|never\s+smoker|no\s+smoking|smokers?|tobacco|vap(?:e|er|ing)"
+    r"|thc|cannabis)"
+)
+_ALLELE = r"(?:HLA-?)?(?P<gene>[A-Z]{1,4}\d?)\*(?P<fields>\d{2,8}(?::\d{2,4}){0,3})"
+_GROUP = r"(?:HLA-?)?(?P<sgene>Cw|DR|DQ|DP|A|B|C)(?P<group>\d{1,2})"
+_BLOOD_NAMED = r"(?:blood\s*(?:type|group)\s*|type\s+)(?P<abo>AB|A|B|O)\s*(?P<rh>pos(?:itive)?|neg(?:ative)?|[+\-−])?"
+
+
+def _age_words(query: DonorQuery, match: re.Match) -> None:
+    """An age written without the word "age" ("under 40", "20-35 years"): read as the age pattern reads it."""
+    _ranged(_age)(query, PATTERNS_AGE_ONLY.fullmatch(match[0].strip()))
+
+
 # Each pattern is tried in turn over the query; what matches is taken out before the next.
 PATTERNS = [
-    (re.compile(rf"{_W}(?:HLA-?)?(?P<gene>[A-Z]{{1,4}}\d?)\*(?P<fields>\d{{2,8}}(?::\d{{2,4}}){{0,3}}){_E}", re.I), _hla),
-    (re.compile(rf"{_W}(?:HLA-?)?(?P<sgene>Cw|DR|DQ|DP|A|B|C)(?P<group>\d{{1,2}}){_E}(?!\s*(?:[%+-]|cells))", re.I),
-     _serological),
+    (re.compile(rf"{_W}{_ALLELE}{_E}", re.I), _hla),
+    (re.compile(rf"{_W}{_GROUP}{_E}(?!\s*(?:[%+-]|cells))", re.I), _serological),
     (re.compile(rf"{_W}HLA-(?P<sgene>Cw|DR|DQ|DP|A|B|C)(?P<group>\d{{1,3}}){_E}", re.I), _serological),
     (re.compile(rf"{_W}(?:HLA-\S+|[A-Z]{{1,4}}\d?\*\S*)", re.I), _not_an_allele),
     (re.compile(rf"{_W}BMI\s*(?:of\s+)?{_range()}{_E}", re.I), _ranged(_bmi)),
-    (re.compile(rf"{_W}(?:donors?\s+)?(?:age[ds]?|aged)\s*(?:of\s+|between\s+)?{_range()}(?:\s*(?:years|yrs|y))?{_E}", re.I),
+    (re.compile(rf"{_W}(?:donors?\s+)?(?:age[ds]?|aged)\s*(?:of\s+|between\s+)?{_range()}{_YEARS}{_E}", re.I),
      _ranged(_age)),
-    (re.compile(rf"{_W}(?:donors?\s+)?(?:{_UNDER}|{_OVER})\s*\d+(?:\s*(?:years|yrs|y))?{_E}", re.I),
-     lambda query, match: _ranged(_age)(query, PATTERNS_AGE_ONLY.fullmatch(match[0].strip()))),
-    (re.compile(rf"{_W}\d+{_TO}\d+\s*(?:years|yrs|y)(?:\s+old)?{_E}", re.I),
-     lambda query, match: _ranged(_age)(query, PATTERNS_AGE_ONLY.fullmatch(match[0].strip()))),
-    (re.compile(rf"{_W}\d+\+\s*(?:years|yrs)(?:\s+old)?{_E}", re.I),
-     lambda query, match: _ranged(_age)(query, PATTERNS_AGE_ONLY.fullmatch(match[0].strip()))),
-    (re.compile(rf"{_W}CMV[\s-]*(?P<status>seronegative|seropositive|negative|positive|neg|pos|[+\-−])(?![\w+\-])", re.I),
-     _serostatus("cmv")),
-    (re.compile(rf"{_W}EBV[\s-]*(?P<status>seronegative|seropositive|negative|positive|neg|pos|[+\-−])(?![\w+\-])", re.I),
-     _serostatus("ebv")),
-    (re.compile(rf"{_W}(?P<smoking>non[\s-]?smok(?:er|ers|ing)|never\s+smoker|no\s+smoking|smokers?|tobacco|vap(?:e|er|ing)|thc|cannabis){_E}", re.I),
-     _smoking),
+    (re.compile(rf"{_W}(?:donors?\s+)?(?:{_UNDER}|{_OVER})\s*\d+{_YEARS}{_E}", re.I), _age_words),
+    (re.compile(rf"{_W}\d+{_TO}\d+\s*(?:years|yrs|y)(?:\s+old)?{_E}", re.I), _age_words),
+    (re.compile(rf"{_W}\d+\+\s*(?:years|yrs)(?:\s+old)?{_E}", re.I), _age_words),
+    (re.compile(rf"{_W}CMV[\s-]*{_STATUS}", re.I), _serostatus("cmv")),
+    (re.compile(rf"{_W}EBV[\s-]*{_STATUS}", re.I), _serostatus("ebv")),
+    (re.compile(rf"{_W}{_SMOKING}{_E}", re.I), _smoking),
     (re.compile(rf"{_W}(?P<sex>females?|wom[ae]n|males?|m[ae]n){_E}(?:\s+donors?{_E})?", re.I), _sex),
-    (re.compile(rf"{_W}(?:blood\s*(?:type|group)\s*|type\s+)(?P<abo>AB|A|B|O)\s*(?P<rh>pos(?:itive)?|neg(?:ative)?|[+\-−])?(?![\w+\-])", re.I),
-     _blood),
+    (re.compile(rf"{_W}{_BLOOD_NAMED}(?![\w+\-])", re.I), _blood),
     (re.compile(rf"{_W}(?P<abo>AB|A|B|O)\s?(?P<rh>[+\-−])(?![\w+\-])", re.I), _blood),
     (re.compile(rf"{_W}(?P<abo>AB|O)\s(?P<rh>pos(?:itive)?|neg(?:ative)?){_E}", re.I), _blood),
 ]  # fmt: skip

@@ -66,8 +66,11 @@ FORMS = [
     ("blood group B+", {"blood": ["B+"]}, ""),
     # mixed with words, in any order
     ("PBMC HLA-A*02:01 CMV negative", {"hla": ["A*02:01"], "cmv": ["negative"]}, "PBMC"),
-    ("cmv- leukopak female A*0201 under 40 fresh", {"hla": ["A*02:01"], "cmv": ["negative"], "sex": ["F"],
-                                                    "age": ["18-39"]}, "leukopak fresh"),  # fmt: skip
+    (
+        "cmv- leukopak female A*0201 under 40 fresh",
+        {"hla": ["A*02:01"], "cmv": ["negative"], "sex": ["F"], "age": ["18-39"]},
+        "leukopak fresh",
+    ),  # fmt: skip
     # words that only look alike stay words
     ("CD3+ T cells", {}, "CD3+ T cells"),
     ("CD8+ CD45RA+", {}, "CD8+ CD45RA+"),
@@ -237,7 +240,11 @@ def test_the_product_page_marks_and_lists_the_matching_lots_first(client, two_do
     html = client.get("/products/two-donors?hla=A*02:01&cmv=negative").text
     lots = re.findall(r'<li class="lot( lot-match| lot-other)"[^>]*>\s*<div class="lot-head">\s*<h3[^>]*>Lot '
                       r'<span class="mono">([^<]*)</span>', html)  # fmt: skip
-    assert lots == [(" lot-match", "2610-D20002-01"), (" lot-match", "2609-D20003-01"), (" lot-other", "2611-D20001-01")]
+    assert lots == [
+        (" lot-match", "2610-D20002-01"),
+        (" lot-match", "2609-D20003-01"),
+        (" lot-other", "2611-D20001-01"),
+    ]
     assert "<strong>2 of 3 lots match</strong>" in html
     assert "Showing lots whose donor is HLA-A*02:01 and CMV negative." in html
     # Without filters: every lot, newest first, nothing marked.

@@ -283,6 +283,8 @@ def test_ranges_and_groups_agree_with_the_rules(app, random_catalog):
             resolved, _notes = index_filters(selected, index)
             found = index.match(resolved)
             expected = {
-                p.id for p in products if any(lot.in_stock and donor_matches(donor_keys(lot.donor), selected) for lot in p.lots)
+                p.id
+                for p in products
+                if any(lot.in_stock and donor_matches(donor_keys(lot.donor), selected) for lot in p.lots)
             }
             assert set(index.page(found.products, 0, 1000, "name")) == expected, selected
