@@ -13,8 +13,10 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
+from shop.catalog.freshness import within_window
 from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
 from shop.driver_rows import fetch_rows
+from shop.models import utcnow
 
 
 class CategoryRow(NamedTuple):
@@ -73,8 +75,8 @@ class ProductState(NamedTuple):
 
 
 def in_stock():
-    """Condition on Lot: it can be ordered now (the rule the catalog's pages use too)."""
-    return (Lot.status == "available") & (Lot.units_available > 0)
+    """Condition on Lot and its Product (joined): it can be ordered now (the rule the catalog's pages use too)."""
+    return (Lot.status == "available") & (Lot.units_available > 0) & within_window(utcnow())
 
 
 def categories() -> dict[int, CategoryRow]:
@@ -119,5 +121,9 @@ def product_states(product_ids: Collection[int]) -> list[ProductState]:
 
 def stocked_lots_of(product_ids: Collection[int]) -> list[StockedLot]:
     """The lots in stock of these products, shown or not."""
-    query = select(Lot.product_id, Lot.donor_id).where(Lot.product_id.in_(sorted(product_ids)), in_stock())
+    query = (
+        select(Lot.product_id, Lot.donor_id)
+        .join(Product, Product.id == Lot.product_id)
+        .where(Lot.product_id.in_(sorted(product_ids)), in_stock())
+    )
     return list(map(StockedLot._make, fetch_rows(query)))

@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 
 from shop.catalog import donor_filters
 from shop.catalog.facets import FACETS, PRODUCT_FACETS
+from shop.catalog.freshness import within_window
 from shop.catalog.index import catalog_index
 from shop.catalog.models import (
     AGE_BANDS,
@@ -39,6 +40,7 @@ from shop.catalog.models import (
 )
 from shop.catalog.search import MAX_QUERY_LENGTH, looks_like_catalog_number, search_terms
 from shop.extensions import db
+from shop.models import utcnow
 from shop.templating import absolute_url
 from shop.urls import page_number
 
@@ -220,8 +222,8 @@ def find_by_catalog_number(q: str) -> Product | None:
 
 
 def _in_stock_lot(lot=Lot):
-    """Condition on a lot: it can be ordered now."""
-    return and_(lot.status == "available", lot.units_available > 0)
+    """Condition on a lot (and Product, in the query): it can be ordered now, within its stability window."""
+    return and_(lot.status == "available", lot.units_available > 0, within_window(utcnow(), lot))
 
 
 def _has_stock():
@@ -444,6 +446,7 @@ def get_product_page(slug: str) -> tuple[Product, list[Lot], list[Product]] | No
         return None
     lots = db.session.scalars(
         select(Lot)
+        .join(Product, Product.id == Lot.product_id)
         .where(Lot.product_id == product.id, _in_stock_lot())
         .options(joinedload(Lot.donor).selectinload(Donor.alleles))
         .order_by(Lot.collected_on.desc(), Lot.lot_number)

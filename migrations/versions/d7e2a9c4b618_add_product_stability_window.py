@@ -1,0 +1,26 @@
+"""add product.stability_hours: how long a fresh product's lot stays usable after collection
+
+Revision ID: d7e2a9c4b618
+Revises: c9d5f3b8a204
+Create Date: 2026-12-02 01:10:00
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "d7e2a9c4b618"
+down_revision = "c9d5f3b8a204"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # Plain ADD COLUMN (no table rebuild on SQLite), so the product_fts triggers stay in place; the
+    # rule (1 hour to 30 days) is checked by shop/catalog/rules.py wherever a value is written.
+    op.add_column("product", sa.Column("stability_hours", sa.Integer(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table("product") as batch:
+        batch.drop_column("stability_hours")
