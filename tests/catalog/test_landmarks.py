@@ -53,8 +53,8 @@ class LandmarkReader(HTMLParser):
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/products/", "/products/?q=PBMC+A*02:01+CMV-&more=hla", "/products/leukopak-non-mobilized-full-fresh?cmv=positive",
-     "/search?q=A2+female"],
+    ["/", "/products/", "/products/?q=PBMC+A*02:01+CMV-&more=hla",
+     "/products/leukopak-non-mobilized-full-fresh?cmv=positive", "/search?q=A2+female"],
 )  # fmt: skip
 def test_landmark_names_are_unique(client, seeded, path):
     reader = LandmarkReader()
