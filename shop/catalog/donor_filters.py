@@ -254,7 +254,8 @@ def _hla(query: DonorQuery, match: re.Match) -> None:
     gene, fields = match["gene"].upper(), match["fields"]
     shown = match[0].strip()
     if gene not in HLA_GENES:
-        query.notes.append(f"“{_short(shown)}” is not an HLA allele: the genes are {', '.join(HLA_GENES[:4])} …")
+        genes = "A, B, C, DRB1, DQB1, DPB1 and a few more"
+        query.notes.append(f"“{_short(shown)}” is not an HLA allele: the genes are {genes}.")
         return
     if ":" not in fields and len(fields) in (4, 6, 8):  # A*0201: the old way of writing A*02:01
         fields = ":".join(fields[i : i + 2] for i in range(0, len(fields), 2))
