@@ -22,5 +22,5 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("product") as batch:
-        batch.drop_column("stability_hours")
+    # Native DROP COLUMN (SQLite 3.35+): a batch rebuild would lose the product_fts triggers.
+    op.drop_column("product", "stability_hours")
