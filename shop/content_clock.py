@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app, g, has_app_context, has_request_context
-from sqlalchemy import Integer, String, event, insert, inspect, literal, null, select, type_coerce, update
+from sqlalchemy import Integer, String, event, insert, inspect, literal, null, select, type_coerce, union_all, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.extensions import db
@@ -211,12 +211,15 @@ def _process_readings() -> dict[str, Clock]:
 def _read_clocks() -> dict[str, Clock]:
     """Every area's clock, with its rules, in one statement."""
     now = utcnow()
-    rows = select(
-        ContentClock.area, ContentClock.kind, ContentClock.changes, type_coerce(null(), UTCDateTime).label("moment")
-    )
+    parts = [
+        select(
+            ContentClock.area, ContentClock.kind, ContentClock.changes, type_coerce(null(), UTCDateTime).label("moment")
+        )
+    ]
     for area, rule in _rules:
         moment = rule(now).scalar_subquery()
-        rows = rows.union_all(select(literal(area, String), literal(CONTENT, String), literal(0, Integer), moment))
+        parts.append(select(literal(area, String), literal(CONTENT, String), literal(0, Integer), moment))
+    rows = union_all(*parts) if len(parts) > 1 else parts[0]
     kinds: dict[str, dict[str, tuple[int, float]]] = {area: {} for area in AREAS}
     for area, kind, changes, moment in db.session.execute(rows):
         if area in kinds:

@@ -93,9 +93,9 @@ def search():
     product = catalog.find_by_catalog_number(q)
     if product is not None:
         return redirect(url_for("catalog.product_detail", slug=product.slug))
-    products = catalog.search_products(q, limit=12) if q else []
+    found = catalog.search_products(q, limit=12) if q else None
     posts = blog.search_posts(q, limit=10) if q else []
-    return render_template("main/search.html", q=q, products=products, posts=posts)
+    return render_template("main/search.html", q=q, found=found, products=found.products if found else [], posts=posts)
 
 
 @bp.get("/uploads/<path:name>")

@@ -201,11 +201,7 @@ def _lot_errors(values: dict, products: dict, donors: dict) -> dict[str, str]:
         errors["donor_code"] = f"There is no donor {values['donor_code']}."
     if values["collected_on"] is None:
         errors["collected_on"] = "A value is required."
-    try:
-        rules.frozen_after_collection(values["collected_on"], values["frozen_on"])
-    except rules.RuleError as exc:
-        errors["frozen_on"] = str(exc)
-    return errors
+    return errors | rules.lot_dates(values["collected_on"], values["frozen_on"])
 
 
 def load_topics(folder: Path) -> Tally:

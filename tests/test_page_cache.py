@@ -204,6 +204,7 @@ def test_each_canonical_parameter_makes_its_own_entry(cached_app, visitor, seede
 
     values = {"q": "t cells", "category": "leukopak", "format": "fresh", "grade": "gmp", "pricing": "quote",
               "stock": "in", "cmv": "negative", "hla": "A*02:01", "sex": "F", "age": "30-39",
+              "ebv": "negative", "smoking": "none", "blood": "O+", "bmi": "-30", "more": "hla",
               "sort": "price", "page": "2"}  # fmt: skip
     assert set(values) == set(URL_PARAMS)
     visitor.get("/products/?utm_source=mail")

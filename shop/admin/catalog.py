@@ -85,6 +85,17 @@ def _price_text(view, context, model, name):
     return "Quote only" if model.price_cents is None else format_money(model.price_cents, model.currency)
 
 
+def _lot_status(view, context, model, name):
+    """The lot's status, and "Expired" when a fresh lot is past its product's stability window."""
+    label = LOT_STATUSES.get(model.status, model.status)
+    if model.status == "available" and model.expired:
+        until = model.usable_until.strftime("%Y-%m-%d %H:%M UTC")
+        return Markup(
+            '{} <span class="badge lot-expired" title="Past its stability window since {}">Expired</span>'
+        ).format(label, until)
+    return label
+
+
 def _thumbnail(view, context, model, name):
     if not model.image:
         return ""
@@ -105,6 +116,7 @@ class ProductView(CatalogView):
         "min_purity": "Minimum purity (%)",
         "min_viability": "Minimum viability (%)",
         "lead_time_days": "Lead time (business days)",
+        "stability_hours": "Stability window (hours from collection; fresh products)",
         "cells_per_unit": "Cells per unit",
     }
     column_choices = {
@@ -142,6 +154,7 @@ class ProductView(CatalogView):
             "min_viability",
             "currency",
             "lead_time_days",
+            "stability_hours",
         )
     }
     form_args = {"slug": {"description": "The end of the product's URL. Leave empty to make it from the name."}}
@@ -317,6 +330,7 @@ class LotView(CatalogView):
     form_ajax_refs = {"product": LOT_PRODUCT_LOOKUP, "donor": DONOR_LOOKUP}
 
     column_list = ("lot_number", "product", "donor", "collected_on", "viability", "units_available", "status")
+    column_formatters = {"status": _lot_status}
     column_searchable_list = ("lot_number",)
     column_filters = ("status", "product", "donor", "collected_on", "units_available")
     # Product and donor sort by the lot's own (indexed) keys, grouping each one's lots; sorting by catalog
@@ -350,15 +364,14 @@ class LotView(CatalogView):
     form_widget_args = {"product": LOOKUP_WIDGET_ARGS, "donor": LOOKUP_WIDGET_ARGS}
 
     def validate_form(self, form):
-        """Frozen on or after collection."""
+        """Collected and frozen by today, and frozen on or after collection (rules.lot_dates)."""
         valid = super().validate_form(form)
         collected = getattr(form, "collected_on", None)
         frozen = getattr(form, "frozen_on", None)
         if not (valid and collected and frozen):
             return valid
-        try:
-            rules.frozen_after_collection(collected.data, frozen.data)
-        except rules.RuleError as exc:
-            frozen.errors = [*frozen.errors, str(exc)]
-            return False
-        return True
+        errors = rules.lot_dates(collected.data, frozen.data)
+        for name, message in errors.items():
+            field = form[name]
+            field.errors = [*field.errors, message]
+        return not errors

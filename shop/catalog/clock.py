@@ -1,6 +1,7 @@
 """What moves the catalog's content clock, and which saves are stock changes only."""
 
 from shop import content_clock
+from shop.catalog.freshness import latest_expiry
 from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
 
 # A change of stock alone (units, a lot in or out of stock, a product hidden): the facet index can
@@ -13,3 +14,5 @@ def register_catalog_clock() -> None:
     content_clock.track("catalog", Category, Product, Donor, DonorAllele, Lot)
     content_clock.track_kind("catalog", STOCK, Lot, ("units_available", "units_reserved", "status"))
     content_clock.track_kind("catalog", STOCK, Product, ("active",))
+    # A fresh lot past its stability window leaves the catalog at that moment, without a save.
+    content_clock.add_rule("catalog", latest_expiry)

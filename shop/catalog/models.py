@@ -1,6 +1,6 @@
 """Catalog models: Category, Product, Donor (de-identified), DonorAllele and Lot."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import (
     BigInteger,
@@ -104,6 +104,9 @@ class Product(db.Model):
     lead_time_days: Mapped[int] = mapped_column(Integer)
     shipping_condition: Mapped[str] = mapped_column(String(20))
     stability: Mapped[str] = mapped_column(String(300), default="")
+    # A fresh product's lots can be sold for this many hours from the start of their collection day (UTC);
+    # past it a lot is expired: out of stock, facets and counts (see shop/catalog/freshness.py). None: no limit.
+    stability_hours: Mapped[int | None] = mapped_column(Integer)
     donor_selectable: Mapped[bool] = mapped_column(Boolean, default=False)
     recallable_donors: Mapped[bool] = mapped_column(Boolean, default=False)
     applications: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -241,9 +244,23 @@ class Lot(db.Model):
     donor: Mapped[Donor] = relationship(back_populates="lots")
 
     @property
+    def usable_until(self) -> datetime | None:
+        """When this lot of a fresh product stops being usable (its product's stability window); None: no limit."""
+        product = self.product
+        if product is None or product.format != "fresh" or product.stability_hours is None:
+            return None
+        return usable_until(self.collected_on, product.stability_hours)
+
+    @property
+    def expired(self) -> bool:
+        """True when the lot is past its product's stability window."""
+        until = self.usable_until
+        return until is not None and until <= utcnow()
+
+    @property
     def in_stock(self) -> bool:
-        """True when units of this lot can be ordered now."""
-        return self.status == "available" and self.units_available > 0
+        """True when units of this lot can be ordered now (available, units left, within its window)."""
+        return self.status == "available" and self.units_available > 0 and not self.expired
 
     @property
     def subsets(self) -> list[tuple[str, float]]:
@@ -254,6 +271,12 @@ class Lot(db.Model):
 
     def __str__(self) -> str:
         return self.lot_number
+
+
+def usable_until(collected_on: date, stability_hours: int) -> datetime:
+    """The end of a fresh lot's stability window: counted from the start of its collection day (UTC), since
+    the collection's hour is not recorded, so a lot is never sold as fresh for longer than the window."""
+    return datetime.combine(collected_on, time(), UTC) + timedelta(hours=stability_hours)
 
 
 AGE_BANDS = {"18-29": (18, 29), "30-39": (30, 39), "40-49": (40, 49), "50+": (50, 200)}

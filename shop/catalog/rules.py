@@ -10,7 +10,7 @@ each). A rule takes the text a person typed or a file holds, returns the value t
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import String
@@ -278,6 +278,37 @@ def frozen_after_collection(collected_on: date | None, frozen_on: date | None) -
         raise RuleError("A lot can't be frozen before it was collected.")
 
 
+def lot_dates(collected_on: date | None, frozen_on: date | None, today: date | None = None) -> dict[str, str]:
+    """What a lot's dates get wrong, by field: collected or frozen in the future, frozen before collected.
+
+    ``today`` is the UTC date (the back office, the CSV import and the seeds all ask with the same day).
+    """
+    today = today or datetime.now(UTC).date()
+    errors = {}
+    if collected_on and collected_on > today:
+        errors["collected_on"] = f"A lot can't be collected in the future: today is {today.isoformat()}."
+    if frozen_on and frozen_on > today:
+        errors["frozen_on"] = f"A lot can't be frozen in the future: today is {today.isoformat()}."
+    try:
+        frozen_after_collection(collected_on, frozen_on)
+    except RuleError as exc:
+        errors.setdefault("frozen_on", str(exc))
+    return errors
+
+
+MAX_STABILITY_HOURS = 30 * 24
+
+
+def stability_hours(text: str) -> int | None:
+    """A fresh product's stability window in whole hours from collection (36), at most 30 days; empty is None."""
+    text = text.strip().removesuffix("h").strip()
+    if not text:
+        return None
+    if not _WHOLE_NUMBER.fullmatch(text) or not 1 <= int(text) <= MAX_STABILITY_HOURS:
+        raise RuleError(f"A stability window is a whole number of hours, from 1 to {MAX_STABILITY_HOURS}.")
+    return int(text)
+
+
 # Products as files write them ------------------------------------------------------------------
 
 # Every product column a file (a CSV import row, a seed's front matter) holds, in the export's order.
@@ -285,7 +316,7 @@ PRODUCT_FIELDS = (
     "catalog_number", "name", "slug", "category", "cell_type", "markers", "tissue_source", "mobilization",
     "donor_health", "format", "container", "unit_size", "cells_per_unit", "isolation_method", "min_purity",
     "min_viability", "grade", "price", "currency", "lead_time_days", "shipping_condition", "stability",
-    "donor_selectable", "recallable_donors", "applications", "featured", "active", "description",
+    "stability_hours", "donor_selectable", "recallable_donors", "applications", "featured", "active", "description",
 )  # fmt: skip
 # What an empty value stands for: the defaults a new product gets. The other fields are required.
 PRODUCT_DEFAULTS = {
@@ -300,6 +331,7 @@ PRODUCT_DEFAULTS = {
     "price": None,
     "currency": "USD",
     "stability": "",
+    "stability_hours": None,
     "donor_selectable": False,
     "recallable_donors": False,
     "applications": [],
@@ -355,6 +387,7 @@ PRODUCT_RULES: dict[str, Rule] = {
     "min_purity": percentage,
     "min_viability": percentage,
     "lead_time_days": lead_time_days,
+    "stability_hours": stability_hours,
     "cells_per_unit": cell_count,
     "donor_selectable": boolean,
     "recallable_donors": boolean,

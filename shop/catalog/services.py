@@ -22,7 +22,9 @@ from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.orm import aliased, defer, joinedload, load_only, selectinload
 from werkzeug.datastructures import MultiDict
 
-from shop.catalog import rules
+from shop.catalog import donor_filters
+from shop.catalog.facets import FACETS, PRODUCT_FACETS
+from shop.catalog.freshness import within_window
 from shop.catalog.index import catalog_index
 from shop.catalog.models import (
     AGE_BANDS,
@@ -30,6 +32,7 @@ from shop.catalog.models import (
     GRADES,
     SEROSTATUS,
     SEXES,
+    SMOKING,
     Category,
     Donor,
     Lot,
@@ -37,6 +40,7 @@ from shop.catalog.models import (
 )
 from shop.catalog.search import MAX_QUERY_LENGTH, looks_like_catalog_number, search_terms
 from shop.extensions import db
+from shop.models import utcnow
 from shop.templating import absolute_url
 from shop.urls import page_number
 
@@ -44,20 +48,20 @@ PRICING = {"list": "List price", "quote": "Quote only"}
 STOCK = {"in": "In stock"}
 SORTS = {"relevance": "Relevance", "name": "Name (A–Z)", "price": "Price (low to high)", "newest": "Newest"}
 
-PRODUCT_FACETS = ("category", "format", "grade", "pricing", "stock")
-DONOR_FACETS = ("cmv", "hla", "sex", "age")
+# The donor filters a product page reads, to mark the lots that match (the catalog's links carry them).
+DONOR_PARAMS = donor_filters.DONOR_FILTERS
+# The donor filters an inquiry's donor requirements take over from the catalog (one value each).
+QUOTE_CRITERIA = ("hla", "cmv", "sex", "age")
 # Every query parameter a catalog page reads (read_filters); the page cache keys on these alone.
-URL_PARAMS = ("q", *PRODUCT_FACETS, *DONOR_FACETS, "sort", "page")
+# ``more=hla`` lists every allele in the HLA facet.
+URL_PARAMS = ("q", *PRODUCT_FACETS, *DONOR_PARAMS, "sort", "page", "more")
 FACET_TITLES = {
     "category": "Category",
     "format": "Format",
     "grade": "Grade",
     "pricing": "Pricing",
     "stock": "Availability",
-    "cmv": "Donor CMV status",
-    "hla": "Donor HLA allele",
-    "sex": "Donor sex",
-    "age": "Donor age",
+    **donor_filters.TITLES,
 }
 HLA_SHOWN = 12
 # What a product card shows (templates/macros/catalog.html): lists of products load these columns
@@ -77,11 +81,31 @@ class CatalogFilters:
     selected: dict[str, list[str]] = field(default_factory=dict)
     sort: str = "relevance"
     page: int = 1
+    # The words of ``q`` that are not donor filters (see donor_filters.parse_query), and what could not be read.
+    text: str = ""
+    notes: list[str] = field(default_factory=list)
+    more: bool = False  # list every HLA allele
 
     @property
     def terms(self) -> list[str]:
-        """The search words of ``q``."""
-        return search_terms(self.q)
+        """The search words: ``q`` without its donor words."""
+        return search_terms(self.text)
+
+    @property
+    def donor_selected(self) -> dict[str, list[str]]:
+        """The donor filters only (what a product page and a donor alert need)."""
+        return {name: values for name, values in self.selected.items() if name in DONOR_PARAMS}
+
+    @property
+    def donor_sentence(self) -> str | None:
+        """What the donor filters ask for, as one sentence; None without donor filters."""
+        return donor_filters.donor_sentence(self.selected)
+
+    def product_url(self, slug: str) -> str:
+        """A product page's link from this list: the donor filters travel with it, to mark matching lots."""
+        pairs = [(name, value) for name, values in self.donor_selected.items() for value in values]
+        query = "&".join(f"{k}={_quote(v)}" for k, v in pairs)
+        return url_for("catalog.product_detail", slug=slug) + ("?" + query if query else "")
 
     def values(self, facet: str) -> list[str]:
         """The selected values of one facet (empty when it is not filtered)."""
@@ -90,7 +114,7 @@ class CatalogFilters:
     @property
     def active(self) -> bool:
         """True when any facet filter or a search is applied."""
-        return bool(self.terms) or any(self.selected.values())
+        return bool(self.q) or any(self.selected.values())
 
     @property
     def category_page(self) -> str | None:
@@ -100,20 +124,24 @@ class CatalogFilters:
             return categories[0]
         return None
 
-    def url(self, *, toggle: tuple[str, str] | None = None, page: int = 1, q: str | None = None) -> str:
+    def url(
+        self, *, toggle: tuple[str, str] | None = None, page: int = 1, q: str | None = None, more: bool | None = None
+    ) -> str:
         """The catalog URL for these filters (normalised, so shared links stay tidy), with one change.
 
         ``toggle=(facet, value)`` switches a value on or off and goes back to
-        page 1; ``page`` picks a page; ``q=""`` drops the search.
+        page 1; ``page`` picks a page; ``q=""`` drops the search; ``more`` lists every allele.
+        A search's donor words are written as the filters they were read as: the URL keeps its words only.
         """
         selected = {name: list(values) for name, values in self.selected.items()}
         if toggle is not None:
             name, value = toggle
             values = selected.setdefault(name, [])
             values.remove(value) if value in values else values.append(value)
-        pairs = [("q", self.q if q is None else q)]
+        pairs = [("q", self.text if q is None else q)]
         pairs += [(name, value) for name, values in selected.items() for value in values]
         pairs += [("sort", self.sort if self.sort != "relevance" else ""), ("page", str(page) if page > 1 else "")]
+        pairs += [("more", "hla" if (self.more if more is None else more) else "")]
         # What urlencode() does, with each value's quoting remembered: a page links ~50 variations.
         query = "&".join(f"{k}={_quote(v)}" for k, v in pairs if v)
         return self._path + ("?" + query if query else "")
@@ -143,6 +171,13 @@ class Facet:
     name: str
     title: str
     options: list[FacetOption]
+    hidden: int = 0  # options left out (HLA: "Show all N")
+    every: list[str] = field(default_factory=list)  # every value with a count (HLA: for the type-ahead)
+
+    @property
+    def total(self) -> int:
+        """How many options there are, shown or not."""
+        return len(self.options) + self.hidden
 
 
 def read_filters(args: MultiDict, categories: list[Category]) -> CatalogFilters:
@@ -153,30 +188,29 @@ def read_filters(args: MultiDict, categories: list[Category]) -> CatalogFilters:
         "grade": set(GRADES),
         "pricing": set(PRICING),
         "stock": set(STOCK),
-        "cmv": set(SEROSTATUS),
-        "sex": set(SEXES),
-        "age": set(AGE_BANDS),
     }
     selected: dict[str, list[str]] = {}
     for facet, allowed in known.items():
         chosen = [v for v in dict.fromkeys(args.getlist(facet)) if v in allowed]
         if chosen:
             selected[facet] = chosen
-    alleles = []
-    for raw in args.getlist("hla")[:10]:
-        allele = rules.hla_allele(raw) if rules.looks_like_hla_allele(raw) else None
-        if allele and allele not in alleles:
-            alleles.append(allele)
-    if alleles:
-        selected["hla"] = alleles
+    q = (args.get("q") or "")[:MAX_QUERY_LENGTH].strip()
+    parsed = donor_filters.parse_query(q)
+    for name in DONOR_PARAMS:
+        chosen = donor_filters.read_donor_values(name, args.getlist(name) + parsed.selected.get(name, []))
+        if chosen:
+            selected[name] = chosen
     sort = args.get("sort", "relevance")
     page = args.get("page", "1")
     return CatalogFilters(
-        q=(args.get("q") or "")[:MAX_QUERY_LENGTH].strip(),
+        q=q,
         selected=selected,
         sort=sort if sort in SORTS else "relevance",
         # A page past the end is a 404 (see the view), not silently page 1.
         page=page_number(page),
+        text=parsed.text,
+        notes=parsed.notes,
+        more=args.get("more") == "hla",
     )
 
 
@@ -190,8 +224,8 @@ def find_by_catalog_number(q: str) -> Product | None:
 
 
 def _in_stock_lot(lot=Lot):
-    """Condition on a lot: it can be ordered now."""
-    return and_(lot.status == "available", lot.units_available > 0)
+    """Condition on a lot (and Product, in the query): it can be ordered now, within its stability window."""
+    return and_(lot.status == "available", lot.units_available > 0, within_window(utcnow(), lot))
 
 
 def _has_stock():
@@ -225,28 +259,41 @@ class CatalogPage:
     facets: list[Facet]
     category: Category | None = None
 
+    notes: list[str] = field(default_factory=list)
+    lot_counts: dict[int, int] = field(default_factory=dict)  # product id -> its lots matching the donor filters
+
     @cached_property
     def quote_criteria(self) -> dict[str, str]:
         """The donor filters in use, one value each (hla, cmv, sex, age): a quote request carries them along."""
-        return {name: values[0] for name in DONOR_FACETS if len(values := self.filters.values(name)) == 1}
+        return {name: values[0] for name in QUOTE_CRITERIA if len(values := self.filters.values(name)) == 1}
 
     @cached_property
     def filter_chips(self) -> list[Chip]:
-        """One chip per selected facet value, in the facets' order."""
-        return [
-            Chip(facet.title, option.label, self.filters.url(toggle=(facet.name, option.value)),
-                 f"Remove filter {facet.title}: {option.label}")
-            for facet in self.facets
-            for option in facet.options
-            if option.selected
-        ]  # fmt: skip
+        """One chip per selected filter value, in the facets' order (a search's donor words among them)."""
+        labels = {facet.name: {o.value: o.label for o in facet.options} for facet in self.facets}
+        chips = []
+        for name in PRODUCT_FACETS + DONOR_PARAMS:
+            for value in self.filters.values(name):
+                label = labels.get(name, {}).get(value) or donor_filters.value_label(name, value)
+                title = FACET_TITLES[name]
+                chips.append(
+                    Chip(title, label, self.filters.url(toggle=(name, value)), f"Remove filter {title}: {label}")
+                )
+        return chips
 
     @property
     def chips(self) -> list[Chip]:
-        """Every chip the page lists: the search's first (when there is one), then the filters'."""
-        q = self.filters.q
-        search = [Chip(None, f"Search: {q[:40]}", self.filters.url(q=""), f"Remove search “{q[:60]}”")] if q else []
+        """Every chip the page lists: the search's words first (when there are some), then the filters'."""
+        text = self.filters.text
+        search = (
+            [Chip(None, f"Search: {text[:40]}", self.filters.url(q=""), f"Remove search “{text[:60]}”")] if text else []
+        )
         return search + self.filter_chips
+
+    @property
+    def matching_lots(self) -> bool:
+        """True when cards count each product's matching lots (donor filters are on)."""
+        return bool(self.filters.donor_selected)
 
     @property
     def robots(self) -> str | None:
@@ -273,16 +320,49 @@ def browse_catalog(args: MultiDict, per_page: int) -> CatalogPage:
     categories = db.session.scalars(select(Category).order_by(Category.position, Category.name)).all()
     filters = read_filters(args, categories)
     index = catalog_index()
-    hits = index.search(filters.terms, filters.q) if filters.terms else None
-    found = index.match(filters.selected, hits)
+    hits = index.search(filters.terms, filters.text) if filters.terms else None
+    selected, notes = index_filters(filters.selected, index)
+    found = index.match(selected, hits)
     total = found.total
     pages = max(1, -(-total // per_page))
-    products = []
+    products, lot_counts = [], {}
     if filters.page <= pages:
         offset = (filters.page - 1) * per_page
-        products = products_with_stock(index.page(found.products, offset, per_page, filters.sort, hits))
+        ids = index.page(found.products, offset, per_page, filters.sort, hits)
+        products = products_with_stock(ids)
+        if filters.donor_selected:
+            lot_counts = index.lots_per_product(ids, found.lots)
     landing = next((c for c in categories if c.slug == filters.category_page), None)
-    return CatalogPage(filters, products, total, pages, build_facets(filters, found.counts, categories), landing)
+    facets = build_facets(filters, found.counts, categories)
+    return CatalogPage(filters, products, total, pages, facets, landing, filters.notes + notes, lot_counts)
+
+
+# A value no donor has: a filter that covers none of the indexed values must match nothing, not be dropped.
+_NOTHING = "\x00"
+
+
+def index_filters(selected: dict[str, list[str]], index) -> tuple[dict[str, list[str]], list[str]]:
+    """The filters as the facet index keys them, and a note for each donor value no lot in stock has.
+
+    A serological group (A*02), an age range or a BMI range becomes the donor values it covers; age
+    bands are kept as bands (the index counts them); a value that covers none matches nothing.
+    """
+    resolved: dict[str, list[str]] = {}
+    notes = []
+    for name, values in selected.items():
+        if name not in DONOR_PARAMS or (name == "age" and all(v in AGE_BANDS for v in values)):
+            resolved[name] = values
+            continue
+        facet = "age_years" if name == "age" else name
+        keys = index.values[facet].keys()
+        covered = []
+        for value in values:
+            found = donor_filters.covered_keys(name, value, keys)
+            if not found:
+                notes.append(f"No lot in stock comes from a donor who is {donor_filters.phrase(name, value)}.")
+            covered += found
+        resolved[facet] = covered or [_NOTHING]
+    return resolved, notes
 
 
 def products_with_stock(ids: list[int]) -> list[tuple[Product, int]]:
@@ -315,21 +395,50 @@ def build_facets(filters: CatalogFilters, counts: dict[str, dict[str, int]], cat
         "cmv": SEROSTATUS,
         "sex": SEXES,
         "age": {band: band.replace("-", "–") + " years" for band in AGE_BANDS},
+        "ebv": SEROSTATUS,
+        "smoking": SMOKING,
+        "blood": {blood: blood for blood in donor_filters.BLOOD_TYPES if counts["blood"].get(blood)},
     }
-    # HLA alleles are open-ended: list the most common ones present, and any selected.
-    hla_counts = counts["hla"]
-    alleles = sorted((a for a in hla_counts if hla_counts[a]), key=lambda a: (-hla_counts[a], a))[:HLA_SHOWN]
-    alleles += [a for a in filters.values("hla") if a not in alleles]
+    alleles, hidden, every = hla_options(filters, counts["hla"])
     labels["hla"] = {a: f"HLA-{a}" for a in alleles}
     facets = []
-    for name in PRODUCT_FACETS + DONOR_FACETS:
+    for name in FACETS:
         chosen = filters.values(name)
+        # A chosen value the facet doesn't list (a group, an age range from a search) comes first.
         options = [
+            FacetOption(value, donor_filters.value_label(name, value), counts[name].get(value), True)
+            for value in chosen
+            if value not in labels[name]
+        ]
+        options += [
             FacetOption(value, label, counts[name].get(value, 0), value in chosen)
             for value, label in labels[name].items()
         ]
-        facets.append(Facet(name, FACET_TITLES[name], options))
+        facet = Facet(name, FACET_TITLES[name], options)
+        if name == "hla":
+            facet.hidden, facet.every = hidden, every
+        facets.append(facet)
     return facets
+
+
+def allele_order(allele: str) -> tuple:
+    """Alleles by locus (A, B, C, DRB1 ...), then field by field as numbers: A*02:01 before A*11:01."""
+    gene, _, fields = allele.partition("*")
+    genes = donor_filters.HLA_GENES
+    return (genes.index(gene) if gene in genes else len(genes), gene, [int(f) for f in fields.split(":")])
+
+
+def hla_options(filters: CatalogFilters, counts: dict[str, int]) -> tuple[list[str], int, list[str]]:
+    """The HLA alleles the facet lists, how many it leaves out, and every allele with lots (for the type-ahead).
+
+    The ticked ones first, then the HLA_SHOWN most common (every one with ``more``), by locus and allele:
+    an order that stays put when a box is ticked.
+    """
+    every = sorted((a for a in counts if counts[a]), key=allele_order)
+    common = set(sorted(every, key=lambda a: -counts[a])[:HLA_SHOWN])
+    chosen = [a for a in filters.values("hla") if a in counts]
+    shown = chosen + [a for a in every if (filters.more or a in common) and a not in chosen]
+    return shown, len(every) - len([a for a in shown if counts.get(a)]), every
 
 
 def get_product_page(slug: str) -> tuple[Product, list[Lot], list[Product]] | None:
@@ -344,6 +453,7 @@ def get_product_page(slug: str) -> tuple[Product, list[Lot], list[Product]] | No
         return None
     lots = db.session.scalars(
         select(Lot)
+        .join(Product, Product.id == Lot.product_id)
         # Lots whose units are all held for accepted quotes are shown too, as reserved.
         .where(
             Lot.product_id == product.id, or_(_in_stock_lot(), and_(Lot.status == "available", Lot.units_reserved > 0))
@@ -359,6 +469,41 @@ def get_product_page(slug: str) -> tuple[Product, list[Lot], list[Product]] | No
         .limit(4)
     ).all()
     return product, list(lots), list(related)
+
+
+@dataclass
+class LotMatches:
+    """A product page's lots, read against the donor filters its link carried: the matching ones first."""
+
+    selected: dict[str, list[str]]
+    lots: list[Lot]
+    matching: set[int]  # lot ids
+
+    @property
+    def sentence(self) -> str | None:
+        """What the filters ask for, as the catalog said it."""
+        return donor_filters.donor_sentence(self.selected)
+
+    @property
+    def catalog_url(self) -> str:
+        """Back to the catalog with the same donor filters."""
+        pairs = [(name, value) for name, values in self.selected.items() for value in values]
+        query = "&".join(f"{k}={_quote(v)}" for k, v in pairs)
+        return url_for("catalog.product_list") + ("?" + query if query else "")
+
+
+def match_lots(lots: list[Lot], args: MultiDict) -> LotMatches:
+    """Mark the lots whose donor meets the donor filters in ``args`` and list them first (order kept)."""
+    selected = {}
+    for name in DONOR_PARAMS:
+        values = donor_filters.read_donor_values(name, args.getlist(name))
+        if values:
+            selected[name] = values
+    if not selected:
+        return LotMatches({}, lots, set())
+    matching = {lot.id for lot in lots if donor_filters.donor_matches(donor_filters.donor_keys(lot.donor), selected)}
+    ordered = sorted(lots, key=lambda lot: lot.id not in matching)  # a stable sort: each group keeps its order
+    return LotMatches(selected, ordered, matching)
 
 
 def featured_products(limit: int = 6) -> list[Product]:
@@ -459,11 +604,29 @@ def catalog_health() -> CatalogHealth:
     )
 
 
-def search_products(q: str, limit: int = 12) -> list[Product]:
-    """Active products matching every word of ``q``, best first (for the site-wide search)."""
-    terms = search_terms(q)
-    if not terms:
-        return []
+@dataclass
+class SiteSearch:
+    """The catalog's part of the site-wide search: products, and the donor filters its words named."""
+
+    filters: CatalogFilters
+    products: list[Product]
+    notes: list[str]
+
+    @property
+    def catalog_url(self) -> str:
+        """The same search in the catalog, its donor words as ticked filters."""
+        return self.filters.url()
+
+
+def search_products(q: str, limit: int = 12) -> SiteSearch:
+    """Active products matching a search, best first (for the site-wide search): its donor words are
+    filters, as in the catalog, and the other words are searched as text."""
+    filters = read_filters(MultiDict({"q": q}), [])
+    if not filters.terms and not filters.selected:
+        return SiteSearch(filters, [], filters.notes)
     index = catalog_index()
-    ids = index.page(index.starts, 0, limit, "relevance", index.search(terms, q))
-    return [product for product, _units in products_with_stock(ids)]
+    hits = index.search(filters.terms, filters.text) if filters.terms else None
+    selected, notes = index_filters(filters.selected, index)
+    found = index.match(selected, hits)
+    ids = index.page(found.products, 0, limit, "relevance", hits)
+    return SiteSearch(filters, [product for product, _units in products_with_stock(ids)], filters.notes + notes)

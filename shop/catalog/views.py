@@ -28,7 +28,7 @@ def product_list():
 
 
 @bp.get("/<slug>")
-@public_page(areas=("catalog",))
+@public_page(params=services.DONOR_PARAMS, areas=("catalog",))
 def product_detail(slug: str):
     """One product: specification, available lots and donors, price or quote, related products."""
     # Slugs are lower-case words and hyphens; anything else (a NUL byte, say) can't be one.
@@ -40,6 +40,7 @@ def product_detail(slug: str):
         "catalog/detail.html",
         product=product,
         lots=lots,
+        matches=services.match_lots(lots, request.args),
         related=related,
         product_json_ld=product_json_ld(product, lots),
         formats=models.FORMATS,

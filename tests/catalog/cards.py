@@ -2,7 +2,7 @@
 
 import re
 
-CARD = re.compile(r'class="card-title"><a href="/products/([^"]+)"')
+CARD = re.compile(r'class="card-title"><a href="/products/([^"?]+)[^"]*"')
 
 
 def card_slugs(html: str) -> list[str]:

@@ -31,6 +31,10 @@ def random_catalog(db):
             sex=rng.choice("FM"),
             age=rng.randint(18, 70),
             cmv_status=rng.choice(["positive", "negative"]),
+            ebv_status=rng.choice(["positive", "negative"]),
+            smoking=rng.choice(["none", "none", "tobacco", "vape", "thc"]),
+            blood_type=rng.choice(["O+", "A+", "B-", "AB+", ""]),
+            bmi=rng.choice([None, 19.5, 22.4, 25.0, 29.9, 31.2]),
             hla=rng.sample(ALLELES, rng.randint(1, 4)),
         )
         for _ in range(12)
@@ -69,7 +73,15 @@ def donor_values(donor, facet: str) -> set[str]:
     """A donor's values for a donor facet."""
     if facet == "hla":
         return {a.allele for a in donor.alleles}
-    return {{"cmv": donor.cmv_status, "sex": donor.sex, "age": age_band(donor.age)}[facet]}
+    value = {
+        "cmv": donor.cmv_status,
+        "ebv": donor.ebv_status,
+        "sex": donor.sex,
+        "age": age_band(donor.age),
+        "smoking": donor.smoking or "none",
+        "blood": donor.blood_type,
+    }[facet]
+    return {value} if value else set()
 
 
 def expected(products, selected: dict[str, list[str]]) -> tuple[dict[str, dict[str, int]], int]:
@@ -119,8 +131,11 @@ def random_selection(rng: random.Random, categories: list[str]) -> dict[str, lis
         "pricing": ["list", "quote"],
         "stock": ["in"],
         "cmv": ["positive", "negative"],
+        "ebv": ["positive", "negative"],
         "sex": ["F", "M"],
         "age": list(AGE_BANDS),
+        "smoking": ["none", "tobacco", "vape", "thc"],
+        "blood": ["O+", "A+", "B-", "AB+"],
         "hla": ALLELES,
     }
     facets = rng.sample(list(choices), rng.randint(1, 4))
@@ -241,3 +256,35 @@ def test_pages_follow_each_order_whatever_share_matches(app, random_catalog, few
             for offset, limit in ((0, 5), (3, 4), (len(wanted) - 2, 10)):
                 offset = max(offset, 0)
                 assert index.page(matched, offset, limit, sort) == wanted[offset : offset + limit], (sort, offset)
+
+
+def test_ranges_and_groups_agree_with_the_rules(app, random_catalog):
+    """Age and BMI ranges and HLA groups, as the search writes them: the index picks the products whose
+    in-stock lots' donors donor_filters.donor_matches accepts, one lot meeting every filter."""
+    from shop.catalog.donor_filters import donor_keys, donor_matches
+    from shop.catalog.models import Product
+    from shop.catalog.services import index_filters
+
+    rng = random_catalog
+    with app.test_request_context("/products/"):
+        index = catalog_index()
+        products = _db.session.query(Product).filter(Product.active).all()
+        for _ in range(100):
+            low = rng.randint(18, 70)
+            choices = {
+                "age": [f"{low}-{rng.randint(low, 100)}", "30-39"],
+                "bmi": ["-25", "22.4-30", "29.9-"],
+                "hla": [a.split(":")[0] for a in ALLELES] + ALLELES,
+                "cmv": ["negative"],
+                "smoking": ["none", "thc"],
+            }
+            facets = rng.sample(list(choices), rng.randint(1, 3))
+            selected = {f: rng.sample(choices[f], 1) for f in facets}
+            resolved, _notes = index_filters(selected, index)
+            found = index.match(resolved)
+            expected = {
+                p.id
+                for p in products
+                if any(lot.in_stock and donor_matches(donor_keys(lot.donor), selected) for lot in p.lots)
+            }
+            assert set(index.page(found.products, 0, 1000, "name")) == expected, selected

@@ -11,7 +11,11 @@ from tests.conftest import statements_per_page
 MAX_QUERIES = 8
 SEARCH = "/products/?q=cells&format=cryopreserved&cmv=positive&hla=A*02:01&category=bulk-1"
 PRODUCT = "/products/bulk-00000"
-URLS = ("/products/", SEARCH, PRODUCT)
+# A search whose words are donor filters, a product page reached with them, and the site-wide search.
+DONOR_SEARCH = "/products/?q=cells+HLA-A*02:01+cmv+positive+female+under+60"
+DONOR_PRODUCT = "/products/bulk-00000?cmv=positive&hla=A*02&age=20-60"
+SITE_SEARCH = "/search?q=bulk+A2+CMV%2B"
+URLS = ("/products/", SEARCH, PRODUCT, DONOR_SEARCH, DONOR_PRODUCT, SITE_SEARCH)
 ALLELES = ("A*02:01", "A*01:01", "A*03:01", "B*07:02", "B*08:01", "C*07:01")
 
 

@@ -1,0 +1,55 @@
+"""Fresh means fresh: a lot of a fresh product is in stock only within its product's stability window.
+
+The window is counted from the start of the collection day, UTC (``models.usable_until``); past it the
+lot is out of stock, facets and counts without any job: the catalog's pages ask for lots still within
+their window (:func:`within_window`), and a rule of the catalog's content clock (:func:`latest_expiry`)
+moves the clock the moment a lot in stock expires, so cached pages and the facet index are made again.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Float, Select, and_, cast, func, literal, or_, select
+
+from shop.catalog.models import Lot, Product
+from shop.extensions import db
+
+
+def _usable_until(lot, product) -> ColumnElement:
+    """SQL: the end of the lot's window, a timestamp comparable with a UTC datetime on either database."""
+    if db.engine.dialect.name == "postgresql":
+        start = func.timezone("UTC", cast(lot.collected_on, db.DateTime))
+        return start + func.make_interval(0, 0, 0, 0, product.stability_hours)
+    # SQLite: Julian days, turned back into the text SQLAlchemy reads as a datetime.
+    return func.datetime(func.julianday(lot.collected_on) + cast(product.stability_hours, Float) / 24.0)
+
+
+def _now(now: datetime) -> ColumnElement:
+    """A UTC moment as the database compares it with :func:`_usable_until`."""
+    if db.engine.dialect.name == "postgresql":
+        return literal(now)
+    return func.datetime(literal(now.strftime("%Y-%m-%d %H:%M:%S")))
+
+
+def _windowed(product) -> ColumnElement:
+    """SQL: the product's lots have a stability window."""
+    return and_(product.format == "fresh", product.stability_hours.is_not(None))
+
+
+def within_window(now: datetime, lot=Lot, product=Product) -> ColumnElement:
+    """Condition on a lot and its product (both in the query): not past the product's stability window."""
+    return or_(~_windowed(product), _usable_until(lot, product) > _now(now))
+
+
+def past_window(now: datetime, lot=Lot, product=Product) -> ColumnElement:
+    """Condition on a lot and its product: past the product's stability window (for the back office)."""
+    return and_(_windowed(product), _usable_until(lot, product) <= _now(now))
+
+
+def latest_expiry(now: datetime) -> Select:
+    """The content clock's rule: when the latest lot in stock went past its window (the catalog changed then)."""
+    return (
+        select(func.max(_usable_until(Lot, Product)))
+        .select_from(Lot)
+        .join(Product, Product.id == Lot.product_id)
+        .where(Lot.status == "available", Lot.units_available > 0, past_window(now))
+    )
