@@ -106,7 +106,7 @@ def test_nothing_personally_identifying(client, seeded):
     # The page above the footer (which holds the shop's own address and phone number).
     html = client.get(PBMC).text.split('<footer class="site-footer">')[0]
     emails = set(re.findall(r"[\w.+-]+@[\w-]+\.[\w.]+", html))
-    assert emails == {"sales@cellshop.example"}
+    assert emails <= {"sales@cellshop.example"}  # the shop's own address at most
     lowered = html.lower()
     for word in ("birth", "dob", "first name", "last name", "surname", "address", "phone"):
         assert word not in lowered, word
