@@ -103,6 +103,14 @@ class Config:
     CONTENT_STAMP_TTL = float(os.environ.get("CONTENT_STAMP_TTL", 2))
     # Searches whose matches the catalog's facet index keeps (16-80 kB each on 100,000 products).
     CATALOG_SEARCH_CACHE_SIZE = 128
+    # A catalog change other than of stock builds a new facet index in a background thread while requests
+    # keep the old one (shop/catalog/index.py); False builds it in the request that notices the change.
+    CATALOG_INDEX_BACKGROUND_BUILD = True
+    # Stock changes of at most this many products are applied to the index in place; more build a new one.
+    CATALOG_INDEX_FOLLOW_LIMIT = int(os.environ.get("CATALOG_INDEX_FOLLOW_LIMIT", 500))
+    # Seconds the stock-change log keeps its rows (shop/catalog/stock_log.py); a process that has not
+    # followed it for nearly that long builds a new index instead.
+    CATALOG_STOCK_LOG_KEEP = int(os.environ.get("CATALOG_STOCK_LOG_KEEP", 3600))
     CACHE_KEY_PREFIX = "cellshop:"
     # How long browsers may reuse a public page before asking again (with its ETag).
     PUBLIC_PAGE_MAX_AGE = int(os.environ.get("PUBLIC_PAGE_MAX_AGE", 60))
@@ -140,6 +148,9 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     CACHE_TYPE = "NullCache"  # tests see fresh pages; tests/test_page_cache.py turns it on
     CONTENT_STAMP_TTL = 0  # tests change rows behind the app's back and look at once
+    # A test's requests share one connection no other thread may use; the tests of background builds
+    # turn this on with committing_db.
+    CATALOG_INDEX_BACKGROUND_BUILD = False
     SMTP_URL = ""
     MAIL_FOLDER = Path(tempfile.mkdtemp(prefix="cellshop-test-mail-"))  # never the worktree's instance/mail
     OUTBOX_RETRY_BASE_SECONDS = 0  # a failed delivery is due again at once; tests check the growth, not the wait

@@ -456,5 +456,5 @@ def search_products(q: str, limit: int = 12) -> list[Product]:
     if not terms:
         return []
     index = catalog_index()
-    ids = index.page(index.starts, 0, limit, "relevance", index.search(terms, q))
+    ids = index.page(index.listed, 0, limit, "relevance", index.search(terms, q))
     return [product for product, _units in products_with_stock(ids)]
