@@ -1,7 +1,7 @@
 """a log of which products' stock changed, so every worker updates its facet index in place
 
 Revision ID: a3c7e9f1b2d4
-Revises: c9d5f3b8a204
+Revises: a3c6e9f2b8d4
 Create Date: 2026-12-02 00:50:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a3c7e9f1b2d4"
-down_revision = "c9d5f3b8a204"
+down_revision = "a3c6e9f2b8d4"
 branch_labels = None
 depends_on = None
 

@@ -33,7 +33,7 @@ from shop.models import UTCDateTime, utcnow
 
 STOCK = "stock"  # the catalog clock's kind for stock changes (shop.catalog.clock)
 # The columns whose change is a stock change: a lot in or out of stock, a product shown or hidden.
-LOT_STOCK_COLUMNS = frozenset({"units_available", "status"})
+LOT_STOCK_COLUMNS = frozenset({"units_available", "units_reserved", "status"})
 PRODUCT_STOCK_COLUMNS = frozenset({"active"})
 _LOTS, _PRODUCTS = "stock_log.lots", "stock_log.products"
 PRUNE_EVERY = 100  # transactions that log, per process, between two prunings of old rows

@@ -253,3 +253,20 @@ def test_random_stock_changes_with_rebuilds_stay_true(app, db):
             lot.units_available = rng.choice([0, 2])
         db.session.commit()
         _counts_agree(app, rng, rounds=20)
+
+
+def test_holds_and_sales_of_shop_catalog_stock_are_followed_in_place(app, database_url, db):
+    """stock.hold / release / sell (conditional Core UPDATEs) reach another app's index in place."""
+    from shop.catalog import stock
+
+    other = app_with(database_url)
+    lot = LotFactory(units_available=1, donor=DonorFactory(sex="M"))
+    db.session.commit()
+    index = _index(other)
+    builds, updates = index_counts(other)
+    for move, shown in ((stock.hold, 0), (stock.release, 1), (stock.sell, 0)):
+        move(lot.id, 1)
+        db.session.commit()
+        assert _index(other) is index
+        assert index.match({"sex": ["M"]}).total == shown, move
+    assert index_counts(other) == (builds, updates + 3)
