@@ -89,7 +89,8 @@ class Config:
     # rather than failing sign-ins, and give up on a silent Redis within a second.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1} if REDIS_URL else {}
-    CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
+    # CACHE_TYPE=NullCache turns the page cache off (the benchmark's --no-page-cache: every page a miss).
+    CACHE_TYPE = os.environ.get("CACHE_TYPE") or ("RedisCache" if REDIS_URL else "SimpleCache")
     CACHE_REDIS_URL = REDIS_URL
     # A stalled Redis must not hold a page: give up on it after a second, serve uncached, and
     # leave the store alone for CACHE_RETRY_AFTER seconds before trying again (shop/cache_store.py).
@@ -112,6 +113,9 @@ class Config:
     # followed it for nearly that long builds a new index instead.
     CATALOG_STOCK_LOG_KEEP = int(os.environ.get("CATALOG_STOCK_LOG_KEEP", 3600))
     CACHE_KEY_PREFIX = "cellshop:"
+    # Diagnostic headers for the benchmark: X-Page-Cache (hit or miss) on cached public pages, and
+    # X-Catalog-Index (this process's index builds and in-place stock updates) on catalog pages.
+    PAGE_CACHE_DIAGNOSTICS = os.environ.get("PAGE_CACHE_DIAGNOSTICS", "").lower() in {"1", "true", "yes"}
     # How long browsers may reuse a public page before asking again (with its ETag).
     PUBLIC_PAGE_MAX_AGE = int(os.environ.get("PUBLIC_PAGE_MAX_AGE", 60))
     RATELIMIT_HEADERS_ENABLED = True
