@@ -76,6 +76,8 @@ def git_commit() -> str | None:
         if not head.startswith("ref: "):
             return head
         ref = head.removeprefix("ref: ")
+        if (git / "commondir").exists():  # a worktree's branches live in the main repository's .git
+            git = (git / (git / "commondir").read_text().strip()).resolve()
         if (git / ref).exists():
             return (git / ref).read_text().strip()
         for line in (git / "packed-refs").read_text().splitlines():
