@@ -55,5 +55,7 @@ format: $(STAMP)
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
 
+# The official run: one and two workers, latency at one connection, and the write scenario.
+BENCH_ARGS ?= --workers 1,2 --concurrency 8,1 --writes
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

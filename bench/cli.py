@@ -2,10 +2,15 @@
 
 import argparse
 import gzip
+import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from bench import report
@@ -57,9 +62,27 @@ def add_load_flags(parser: argparse.ArgumentParser) -> None:
     """Flags for the server and the load."""
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per page (10)")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of unmeasured load before each page (1)")
-    parser.add_argument("--concurrency", type=positive, default=8, help="concurrent connections (8)")
+    parser.add_argument(
+        "--concurrency",
+        type=positive_list,
+        default=[8],
+        help="concurrent connections (8); a list such as 8,1 loads every page again at each further value, "
+        "for its latency (throughput is reported at the first)",
+    )
     parser.add_argument("--max-requests", type=positive, default=100_000, help="request budget per page (100000)")
-    parser.add_argument("--workers", type=positive, default=1, help="gunicorn workers (1)")
+    parser.add_argument(
+        "--workers", type=positive_list, default=[1], help="gunicorn workers (1); a list such as 1,2 runs each"
+    )
+    parser.add_argument(
+        "--no-page-cache", action="store_true", help="serve with the page cache off: every page costs a miss"
+    )
+    parser.add_argument(
+        "--writes",
+        action="store_true",
+        help="then load the write pages again while bench.writer changes a lot's units every second and "
+        "saves a post every 30 s through the back office (first worker count only)",
+    )
+    parser.add_argument("--previews", type=int, default=1000, help="live-preview bodies rendered before RSS (1000)")
     parser.add_argument("--threads", type=positive, default=4, help="gunicorn threads per worker (4)")
     parser.add_argument(
         "--pages", type=page_list, default=list(PAGES), help="comma-separated subset of: " + ",".join(PAGES)
@@ -73,6 +96,17 @@ def positive(value: str) -> int:
     if number <= 0:
         raise argparse.ArgumentTypeError("must be a positive number")
     return number
+
+
+def positive_list(value: str) -> list[int]:
+    """Comma-separated positive numbers (argparse type)."""
+    try:
+        numbers = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError("must be numbers separated by commas") from error
+    if not numbers or any(n <= 0 for n in numbers):
+        raise argparse.ArgumentTypeError("must be positive numbers")
+    return numbers
 
 
 def page_list(value: str) -> list[str]:
@@ -122,34 +156,144 @@ def progress(load: dict) -> str:
     return text + f" (server idle after {load['settle_seconds']:.1f} s)"
 
 
-def run_ceiling(args: argparse.Namespace, settings: LoadSettings) -> dict:
+def run_ceiling(workers: int, args: argparse.Namespace, settings: LoadSettings) -> dict:
     """Load the minimal app under the same gunicorn settings: the machine's ceiling."""
     from bench.ceiling_app import PAGE
 
-    with gunicorn("bench.ceiling_app:app", "ceiling", args.workers, args.threads) as server:
+    with gunicorn("bench.ceiling_app:app", "ceiling", workers, args.threads) as server:
         load = measure(server.port, "ceiling", ["/"], settings, lambda: wait_idle(server))
         rss = workers_rss(server)
     kb = round(len(gzip.compress(PAGE.encode(), 6)) / 1024, 1)
-    print(f"[ceiling] {progress(load)}", flush=True)
+    print(f"[ceiling, {workers} worker(s)] {progress(load)}", flush=True)
     return {"row": report.row("ceiling", load, load["rps"], None, kb), "worker_rss_mb": rss}
 
 
-def run_pages(prepared: Prepared, args: argparse.Namespace, settings: LoadSettings, ceiling_rps: float) -> tuple:
-    """Serve the shop on the prepared database and load each page; returns the rows and the workers' RSS."""
+# The pages loaded again with writes going on: the ones a stock change makes stale.
+WRITE_PAGES = ("catalog", "catalog_facets", "product", "search")
+
+
+@dataclass
+class Session:
+    """What one server (one database, one worker count) measured."""
+
+    rows: list[dict]
+    latency_rows: dict[int, list[dict]]  # concurrency -> rows
+    write_rows: list[dict]
+    writer: dict | None
+    index_before: dict
+    index_after: dict
+    rss: list[float]
+    rss_after_previews: list[float]
+    previews: dict | None
+
+
+def server_env(prepared: Prepared, args: argparse.Namespace) -> dict[str, str]:
+    """The shop's settings under gunicorn: the bench database, diagnostics on, the page cache on or off."""
+    env = {"DATABASE_URL": prepared.url, "PAGE_CACHE_DIAGNOSTICS": "1", **SERVER_SETTINGS}
+    if args.no_page_cache:
+        env["CACHE_TYPE"] = "NullCache"
+    return env
+
+
+def load_pages(prepared, server, names, settings, ceiling_rps, busy, label: str) -> list[dict]:
+    """Each named page under load, one after the other; their rows."""
     rows = []
-    env = {"DATABASE_URL": prepared.url, **SERVER_SETTINGS}
+    for name in names:
+        page = prepared.pages[name]
+        load = measure(server.port, f"{name}-{label}", page.sequence, settings, lambda: wait_idle(server, busy))
+        probe = prepared.probes[name]
+        row = report.row(name, load, ceiling_rps, probe.queries_per_request, probe.gzip_kb)
+        row["urls"] = {"distinct": page.distinct, "drawn": page.drawn, "sequence": len(page.sequence)}
+        row["probe"] = probe.__dict__
+        rows.append(row)
+        print(f"[{prepared.kind}, {label}] {name}: {progress(load)}", flush=True)
+    return rows
+
+
+def run_pages(prepared: Prepared, args, workers: int, settings: LoadSettings, ceiling_rps: float) -> Session:
+    """Serve the shop on the prepared database and load each page (then at each further concurrency, then
+    with writes); the workers' RSS after the run and after the live preview rendered ``--previews`` bodies."""
     busy = postgres_busy(prepared.app) if prepared.kind == "postgres" else None
-    with gunicorn("app:app", prepared.kind, args.workers, args.threads, env) as server:
-        for name, page in prepared.pages.items():
-            load = measure(server.port, name, page.sequence, settings, lambda: wait_idle(server, busy))
-            probe = prepared.probes[name]
-            row = report.row(name, load, ceiling_rps, probe.queries_per_request, probe.gzip_kb)
-            row["urls"] = {"distinct": page.distinct, "drawn": page.drawn, "sequence": len(page.sequence)}
-            row["probe"] = probe.__dict__
-            rows.append(row)
-            print(f"[{prepared.kind}] {name}: {progress(load)}", flush=True)
+    first = workers == args.workers[0]
+    with gunicorn("app:app", prepared.kind, workers, args.threads, server_env(prepared, args)) as server:
+        # Each worker builds its catalog index on its first catalog request, and that request waits (the
+        # only one that ever does): done here, so the pages are measured as a running shop serves them.
+        started = time.monotonic()
+        built = index_state(server.port, workers)
+        print(f"[{prepared.kind}] catalog index built in each worker: {built} ({time.monotonic() - started:.1f} s)")
+        names = list(prepared.pages)
+        label = f"{workers}w c{settings.concurrency}"
+        rows = load_pages(prepared, server, names, settings, ceiling_rps, busy, label)
+        latency_rows = {}
+        for concurrency in args.concurrency[1:]:
+            alone = replace(settings, concurrency=concurrency)
+            latency_rows[concurrency] = load_pages(
+                prepared, server, names, alone, ceiling_rps, busy, f"{workers}w c{concurrency}"
+            )
+        write_rows, writer, before, after = [], None, {}, {}
+        written = [name for name in WRITE_PAGES if name in prepared.pages]
+        if args.writes and first and written:
+            before = index_state(server.port, workers)
+            with writing(server.port, prepared.url) as outcome:
+                write_rows = load_pages(prepared, server, written, settings, ceiling_rps, busy, label + " writes")
+            writer, after = outcome, index_state(server.port, workers)
         rss = workers_rss(server)
-    return rows, rss
+        previews, rss_previews = None, []
+        if first and args.previews:
+            previews = run_writer(server.port, prepared.url, ["--preview", str(args.previews)])
+            rss_previews = workers_rss(server)
+    return Session(rows, latency_rows, write_rows, writer, before, after, rss, rss_previews, previews)
+
+
+def index_state(port: int, workers: int) -> dict:
+    """Each worker's catalog index builds and in-place updates (X-Catalog-Index), asked until every worker
+    answered (or 20 * workers tries): {pid: {"builds": n, "updates": m}}."""
+    import http.client
+
+    seen: dict[str, dict] = {}
+    for attempt in range(20 * workers):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        connection.request("GET", f"/products/?sort=name&page={attempt % 5 + 1}", headers={"Connection": "close"})
+        response = connection.getresponse()
+        response.read()
+        header = response.getheader("X-Catalog-Index") or ""
+        fields = dict(part.split("=", 1) for part in header.split())
+        if "pid" in fields:
+            seen[fields["pid"]] = {"builds": int(fields["builds"]), "updates": int(fields["updates"])}
+        connection.close()
+        if len(seen) >= workers:
+            break
+    return seen
+
+
+@contextmanager
+def writing(port: int, database_url: str):
+    """bench.writer running beside the load; yields a dict filled with its report when it stops."""
+    outcome: dict = {}
+    process = subprocess.Popen(
+        writer_command(port, database_url, []), cwd=report.ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        yield outcome
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, _ = process.communicate(timeout=60)
+        lines = stdout.strip().splitlines()
+        outcome.update(json.loads(lines[-1]) if lines else {"error": f"writer exited {process.returncode}"})
+
+
+def writer_command(port: int, database_url: str, extra: list[str]) -> list[str]:
+    return [sys.executable, "-m", "bench.writer", "--base", f"http://127.0.0.1:{port}",
+            "--database-url", database_url, *extra]  # fmt: skip
+
+
+def run_writer(port: int, database_url: str, extra: list[str]) -> dict:
+    """bench.writer run to its end (the live preview), its JSON line."""
+    done = subprocess.run(
+        writer_command(port, database_url, extra), cwd=report.ROOT, capture_output=True, text=True, timeout=900
+    )
+    lines = done.stdout.strip().splitlines()
+    return json.loads(lines[-1]) if lines else {"error": done.stderr[-500:]}
 
 
 def postgres_busy(app) -> Callable[[], bool]:
@@ -173,8 +317,8 @@ def postgres_busy(app) -> Callable[[], bool]:
     return busy
 
 
-def result(prepared: Prepared, args, settings: LoadSettings, ceiling: dict, rows: list, rss: list) -> dict:
-    """Everything about one database's run, for the JSON file."""
+def result(prepared: Prepared, args, workers: int, settings: LoadSettings, ceiling: dict, run: Session) -> dict:
+    """Everything about one database's run with one worker count, for the JSON file."""
     return {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "db": prepared.kind,
@@ -184,8 +328,10 @@ def result(prepared: Prepared, args, settings: LoadSettings, ceiling: dict, rows
             "products": args.products,
             "posts": args.posts,
             "donors": prepared.dataset.meta["donors"],
-            "workers": args.workers,
+            "workers": workers,
             "threads": args.threads,
+            "page_cache": not args.no_page_cache,
+            "writes": bool(run.write_rows),
             "duration": args.duration,
             "warmup": args.warmup,
             "concurrency": args.concurrency,
@@ -197,8 +343,15 @@ def result(prepared: Prepared, args, settings: LoadSettings, ceiling: dict, rows
         "machine": report.machine(),
         "ceiling": ceiling["row"],
         "ceiling_worker_rss_mb": ceiling["worker_rss_mb"],
-        "pages": rows,
-        "worker_rss_mb": rss,
+        "pages": run.rows,
+        "latency": {str(c): rows for c, rows in run.latency_rows.items()},
+        "with_writes": run.write_rows,
+        "writer": run.writer,
+        "catalog_index_before_writes": run.index_before,
+        "catalog_index_after_writes": run.index_after,
+        "worker_rss_mb": run.rss,
+        "previews": run.previews,
+        "worker_rss_mb_after_previews": run.rss_after_previews,
     }
 
 
@@ -212,8 +365,19 @@ def print_result(data: dict, path) -> None:
         f"{s['duration']:g} s per page ({s['load_tool']})"
     )
     print(report.table([data["ceiling"], *data["pages"]]))
+    for concurrency, rows in data["latency"].items():
+        print(f"\nat {concurrency} connection(s):")
+        print(report.table(rows))
+    if data["with_writes"]:
+        print(f"\nwith writes (bench.writer: {data['writer']}):")
+        print(report.writes_table(data["pages"], data["with_writes"]))
+        print(f"catalog index per worker before: {data['catalog_index_before_writes']}")
+        print(f"catalog index per worker after:  {data['catalog_index_after_writes']}")
     print(f"worker RSS after the run: {', '.join(f'{mb:.1f} MB' for mb in data['worker_rss_mb'])}", end="")
     print(f" (ceiling app: {', '.join(f'{mb:.1f} MB' for mb in data['ceiling_worker_rss_mb'])})")
+    if data["previews"]:
+        rss = ", ".join(f"{mb:.1f} MB" for mb in data["worker_rss_mb_after_previews"])
+        print(f"worker RSS after the live preview rendered {data['previews']}: {rss}")
     state = "reused" if d["reused"] else "generated"
     print(f"data {state}; generation took {d['seconds']:.1f} s; results written to {path}")
 
@@ -228,12 +392,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     started = time.perf_counter()
     sizes = dataset_sizes(args)
-    settings = LoadSettings(args.concurrency, args.duration, args.warmup, args.max_requests, pick_tool(args.load_tool))
+    tool = pick_tool(args.load_tool)
+    settings = LoadSettings(args.concurrency[0], args.duration, args.warmup, args.max_requests, tool)
     prepared = [prepare(kind, url, args, sizes) for kind, url in databases(args)]
-    ceiling = run_ceiling(args, settings)
-    for run in prepared:
-        rows, rss = run_pages(run, args, settings, ceiling["row"]["rps"])
-        data = result(run, args, settings, ceiling, rows, rss)
-        path = report.write_json(data, run.kind)
-        print_result(data, path.relative_to(report.ROOT))
-    print(f"\ntotal time {time.perf_counter() - started:.0f} s")
+    results = []
+    for workers in args.workers:
+        ceiling = run_ceiling(workers, args, settings)
+        for run in prepared:
+            before = report.load_average()
+            print(f"[{run.kind}] load average before: {before}", flush=True)
+            session = run_pages(run, args, workers, settings, ceiling["row"]["rps"])
+            data = result(run, args, workers, settings, ceiling, session)
+            data["load_average"] = {"before": before, "after": report.load_average()}
+            path = report.write_json(data, f"{run.kind}-{workers}w")
+            print_result(data, path.relative_to(report.ROOT))
+            results.append(data)
+    summary = report.write_summary(results)
+    print(f"\nsummary (markdown): {summary.relative_to(report.ROOT)}")
+    print(f"total time {time.perf_counter() - started:.0f} s")

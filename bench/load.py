@@ -97,6 +97,8 @@ def run_wrk(port: int, paths_file: Path, concurrency: int, duration: float, max_
         "failures": {k: raw[k] for k in kinds if raw[k]},
         "seconds": round(seconds, 3),
         "rps": round(ok / seconds, 1),
+        "cache_hits": raw.get("cache_hits", 0),
+        "cache_misses": raw.get("cache_misses", 0),
         **latencies(raw),
     }
 

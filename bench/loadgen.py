@@ -32,6 +32,7 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
+    cache: dict[str, int] = field(default_factory=dict)  # X-Page-Cache value -> responses
     last_done: float = 0.0
 
     def next_path(self) -> str | None:
@@ -47,8 +48,9 @@ class Tally:
         self.failures[kind] = self.failures.get(kind, 0) + 1
 
 
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    """Read one response; return its status and whether the server keeps the connection open."""
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool, str]:
+    """Read one response; return its status, whether the server keeps the connection open, and its
+    X-Page-Cache header ("" when it has none)."""
     status_line = await reader.readline()
     if not status_line:
         raise ConnectionError("connection closed")
@@ -63,8 +65,8 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
         await read_chunked(reader)
     else:
         await reader.read()
-        return status, False
-    return status, headers.get("connection") != "close"
+        return status, False, headers.get("x-page-cache", "")
+    return status, headers.get("connection") != "close", headers.get("x-page-cache", "")
 
 
 async def read_chunked(reader: asyncio.StreamReader) -> None:
@@ -84,7 +86,8 @@ async def connection(tally: Tally, port: int) -> None:
                 reader, writer = await asyncio.open_connection(HOST, port)
             started = time.perf_counter()
             writer.write(REQUEST.format(path=path, host=HOST, port=port).encode())
-            status, keep = await asyncio.wait_for(read_response(reader), REQUEST_TIMEOUT)
+            status, keep, cached = await asyncio.wait_for(read_response(reader), REQUEST_TIMEOUT)
+            tally.cache[cached] = tally.cache.get(cached, 0) + 1
             tally.last_done = time.perf_counter()
             tally.latencies.append(tally.last_done - started)
             tally.statuses[status] = tally.statuses.get(status, 0) + 1
@@ -119,6 +122,8 @@ def summary(tally: Tally, started: float, ended: float) -> dict:
         "failures": {**tally.failures, **({"status": completed - ok} if completed > ok else {})},
         "seconds": round(elapsed, 3),
         "rps": round(ok / elapsed, 1),
+        "cache_hits": tally.cache.get("hit", 0),
+        "cache_misses": tally.cache.get("miss", 0),
         **{f"p{p}_ms": round(percentile(lat, p) * 1000, 2) if lat else None for p in (50, 95, 99)},
         "max_ms": round(lat[-1] * 1000, 2) if lat else None,
     }

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from bench import DATA_DIR, ROOT
 
-HEALTH_TIMEOUT = 60.0
+# Under a heavy load on a shared machine, importing the app and reading its first query take minutes.
+HEALTH_TIMEOUT = float(os.environ.get("BENCH_HEALTH_TIMEOUT", 300))
 # Idle: under IDLE_CPU seconds of CPU per IDLE_INTERVAL, IDLE_CHECKS times in a row.
 IDLE_INTERVAL = 0.25
 IDLE_CPU = 0.02

@@ -129,6 +129,7 @@ class CatalogBuilder:
         self.stats = Stats()
         self.active_ids: list[int] = []
         self.next_lot = 1
+        self.lots_of_donor: dict[int, int] = {}
         # Collection dates over the last ~two years, with their "yymm" lot-number prefix and the next day.
         days = [(now - timedelta(days=n)).date() for n in range(1, 700)]
         self.days = [(d, f"{d:%y%m}", d + timedelta(days=1)) for d in days]
@@ -215,11 +216,14 @@ class CatalogBuilder:
         status = PICK_STATUS(rng)
         collected, prefix, next_day = rng.choice(self.days)
         lot_id, self.next_lot = self.next_lot, self.next_lot + 1
+        # Lot numbers as the back office accepts them (shop.catalog.rules.lot_number: 2506-D10482-01), made
+        # unique by the donor's own count of lots, so a salesperson can save any lot of the bench data.
+        count = self.lots_of_donor[donor_id] = self.lots_of_donor.get(donor_id, 0) + 1
         cd3 = round(rng.uniform(40, 75), 1)
         cd4 = round(cd3 * rng.uniform(0.55, 0.7), 1)
         return {
             "id": lot_id,
-            "lot_number": f"{prefix}-D{10000 + donor_id}-{lot_id:07d}",
+            "lot_number": f"{prefix}-D{10000 + donor_id}{count // 100:03d}-{count % 100:02d}",
             "product_id": product["id"],
             "donor_id": donor_id,
             "collected_on": collected,

@@ -20,6 +20,7 @@ ZIPF_S = 1.1
 FACETED_URLS = 2_000
 SEARCH_URLS = 1_500
 PER_PAGE = 24
+POSTS_PER_PAGE = 10
 SORTS = {"relevance": 50, "price": 20, "name": 15, "newest": 15}
 PAGE_WEIGHTS = (70, 20, 10)
 FIXED_VALUES = {
@@ -159,23 +160,74 @@ def faceted_urls(rng: random.Random, stats: dict, count: int = FACETED_URLS) -> 
     return sorted(urls)
 
 
-def public_slugs() -> tuple[list[str], list[str]]:
-    """Slugs of active products and of visible posts (inside an app context)."""
+@dataclass
+class Slugs:
+    """The public slugs the URLs are made of."""
+
+    products: list[str]
+    posts: list[str]
+    topics: list[str]
+    categories: list[str]
+
+
+def public_slugs() -> Slugs:
+    """Slugs of active products, visible posts, topics and categories (inside an app context)."""
     from sqlalchemy import select
 
-    from shop.blog.models import Post
-    from shop.catalog.models import Product
+    from shop.blog.models import Post, Topic
+    from shop.catalog.models import Category, Product
     from shop.extensions import db
 
     products = db.session.scalars(select(Product.slug).where(Product.active).order_by(Product.id)).all()
     posts = db.session.scalars(select(Post.slug).where(Post.visible(synth.utcnow())).order_by(Post.id)).all()
+    topics = db.session.scalars(select(Topic.slug).order_by(Topic.id)).all()
+    categories = db.session.scalars(select(Category.slug).order_by(Category.id)).all()
     db.session.rollback()
-    return list(products), list(posts)
+    return Slugs(list(products), list(posts), list(topics), list(categories))
 
 
-def page_urls(name: str, rng: random.Random, stats: dict, slugs: tuple[list[str], list[str]]) -> list[str]:
+# How deep visitors page through lists: most stop at page 1-3, a few go further.
+LIST_PAGES = (1, 2, 3, 4, 5, 8, 12, 20)
+CAMPAIGNS = ("newsletter", "linkedin", "google", "conference")
+
+
+def catalog_urls(stats: dict, slugs: Slugs) -> list[str]:
+    """The whole catalog and each category's listing, in every sort order, pages that exist."""
+    urls = []
+    per_category = stats["facets"].get("category", {})
+    for category in [None, *slugs.categories]:
+        count = stats["active"] if category is None else per_category.get(category, 0)
+        last = max(1, -(-count // PER_PAGE))
+        for sort in SORTS:
+            for page in (p for p in LIST_PAGES if p <= last):
+                query = [("category", category or ""), ("sort", "" if sort == "relevance" else sort)]
+                query.append(("page", str(page) if page > 1 else ""))
+                encoded = urlencode([(k, v) for k, v in query if v])
+                urls.append("/products/" + ("?" + encoded if encoded else ""))
+    return urls
+
+
+def blog_urls(slugs: Slugs) -> list[str]:
+    """The blog's pages, the topic list, each topic's pages (whether a topic has that many pages or not:
+    a page past the end is a cheap 404 the benchmark counts as an error, so only pages 1-2 per topic)."""
+    last = max(1, -(-len(slugs.posts) // POSTS_PER_PAGE))
+    urls = ["/blog/"] + [f"/blog/?page={p}" for p in LIST_PAGES[1:] if p <= last] + ["/blog/topics/"]
+    for topic in slugs.topics:
+        urls += [f"/blog/topics/{topic}"] + ([f"/blog/topics/{topic}?page=2"] if last > 2 * len(slugs.topics) else [])
+    return urls
+
+
+def page_urls(name: str, rng: random.Random, stats: dict, slugs: Slugs) -> list[str]:
     """Every distinct URL of one page."""
-    product_slugs, post_slugs = slugs
+    product_slugs, post_slugs = slugs.products, slugs.posts
+    if name == "home":  # campaign links add parameters the page ignores (they share its cache entry)
+        return ["/"] + [f"/?utm_source={source}&utm_medium=email" for source in CAMPAIGNS]
+    if name == "catalog":
+        return catalog_urls(stats, slugs)
+    if name == "blog":
+        return blog_urls(slugs)
+    if name == "feed":
+        return ["/blog/feed.xml"] + [f"/blog/topics/{topic}/feed.xml" for topic in slugs.topics]
     if name == "catalog_facets":
         return faceted_urls(rng, stats)
     if name == "product":
@@ -184,7 +236,7 @@ def page_urls(name: str, rng: random.Random, stats: dict, slugs: tuple[list[str]
         return [f"/blog/{slug}" for slug in post_slugs]
     if name == "search":
         return ["/search?" + urlencode({"q": q}) for q in search_queries(rng, SEARCH_URLS)]
-    return [{"home": "/", "catalog": "/products/", "blog": "/blog/", "feed": "/blog/feed.xml"}[name]]
+    raise ValueError(f"unknown page {name!r}")
 
 
 def build_pages(app, stats: dict, names: list[str], seed: int = 1) -> dict[str, PageUrls]:

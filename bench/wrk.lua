@@ -37,7 +37,7 @@ function init(args)
   deadline = clock() + tonumber(args[3])
   stop_file = args[4]
   counter = (id * 7919) % #paths
-  received, stopped = 0, 0
+  received, stopped, hits, misses = 0, 0, 0, 0
 end
 
 function request()
@@ -47,6 +47,9 @@ end
 
 function response(status, headers, body)
   received = received + 1
+  -- The page cache's diagnostic header (PAGE_CACHE_DIAGNOSTICS): counted per connection.
+  local cached = headers["X-Page-Cache"]
+  if cached == "hit" then hits = hits + 1 elseif cached == "miss" then misses = misses + 1 end
   if received >= budget or clock() >= deadline then
     stopped = 1
     local f = io.open(stop_file, "a")
@@ -58,14 +61,17 @@ end
 
 function done(summary, latency, requests)
   -- A connection that never stopped by itself was still waiting for a response at the hard stop.
-  local unfinished = 0
+  local unfinished, hits, misses = 0, 0, 0
   for _, thread in ipairs(threads) do
     if thread:get("stopped") ~= 1 then unfinished = unfinished + 1 end
+    hits = hits + (thread:get("hits") or 0)
+    misses = misses + (thread:get("misses") or 0)
   end
   local e = summary.errors
   io.write(string.format(
     'BENCH_JSON {"requests": %d, "duration_us": %d, "connect": %d, "read": %d, "write": %d, ' ..
-    '"status": %d, "timeout": %d, "unfinished": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d, "max_us": %d}\n',
+    '"status": %d, "timeout": %d, "unfinished": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d, "max_us": %d, ' ..
+    '"cache_hits": %d, "cache_misses": %d}\n',
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout, unfinished,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max, hits, misses))
 end

@@ -101,7 +101,8 @@ class Config:
     # rather than failing sign-ins, and give up on a silent Redis within a second.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1} if REDIS_URL else {}
-    CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
+    # CACHE_TYPE=NullCache turns the page cache off (the benchmark's --no-page-cache: every page a miss).
+    CACHE_TYPE = os.environ.get("CACHE_TYPE") or ("RedisCache" if REDIS_URL else "SimpleCache")
     CACHE_REDIS_URL = REDIS_URL
     # A stalled Redis must not hold a page: give up on it after a second, serve uncached, and
     # leave the store alone for CACHE_RETRY_AFTER seconds before trying again (shop/cache_store.py).
@@ -115,7 +116,18 @@ class Config:
     CONTENT_STAMP_TTL = float(os.environ.get("CONTENT_STAMP_TTL", 2))
     # Searches whose matches the catalog's facet index keeps (16-80 kB each on 100,000 products).
     CATALOG_SEARCH_CACHE_SIZE = 128
+    # A catalog change other than of stock builds a new facet index in a background thread while requests
+    # keep the old one (shop/catalog/index.py); False builds it in the request that notices the change.
+    CATALOG_INDEX_BACKGROUND_BUILD = True
+    # Stock changes of at most this many products are applied to the index in place; more build a new one.
+    CATALOG_INDEX_FOLLOW_LIMIT = int(os.environ.get("CATALOG_INDEX_FOLLOW_LIMIT", 500))
+    # Seconds the stock-change log keeps its rows (shop/catalog/stock_log.py); a process that has not
+    # followed it for nearly that long builds a new index instead.
+    CATALOG_STOCK_LOG_KEEP = int(os.environ.get("CATALOG_STOCK_LOG_KEEP", 3600))
     CACHE_KEY_PREFIX = "cellshop:"
+    # Diagnostic headers for the benchmark: X-Page-Cache (hit or miss) on cached public pages, and
+    # X-Catalog-Index (this process's index builds and in-place stock updates) on catalog pages.
+    PAGE_CACHE_DIAGNOSTICS = os.environ.get("PAGE_CACHE_DIAGNOSTICS", "").lower() in {"1", "true", "yes"}
     # How long browsers may reuse a public page before asking again (with its ETag).
     PUBLIC_PAGE_MAX_AGE = int(os.environ.get("PUBLIC_PAGE_MAX_AGE", 60))
     RATELIMIT_HEADERS_ENABLED = True
@@ -155,6 +167,9 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     CACHE_TYPE = "NullCache"  # tests see fresh pages; tests/test_page_cache.py turns it on
     CONTENT_STAMP_TTL = 0  # tests change rows behind the app's back and look at once
+    # A test's requests share one connection no other thread may use; the tests of background builds
+    # turn this on with committing_db.
+    CATALOG_INDEX_BACKGROUND_BUILD = False
     SMTP_URL = ""
     MAIL_FOLDER = Path(tempfile.mkdtemp(prefix="cellshop-test-mail-"))  # never the worktree's instance/mail
     OUTBOX_RETRY_BASE_SECONDS = 0  # a failed delivery is due again at once; tests check the growth, not the wait

@@ -116,7 +116,8 @@ def _cached_page(view, args, kwargs, areas: tuple[str, ...]) -> Response:
     if _etag(key) in request.if_none_match:
         return _not_modified(_etag(key))
     entry = cache.get(key)
-    if entry is None or _outdated(entry):
+    hit = entry is not None and not _outdated(entry)
+    if not hit:
         entry = _draw(view, args, kwargs)
         if isinstance(entry, Response):
             return entry
@@ -124,7 +125,10 @@ def _cached_page(view, args, kwargs, areas: tuple[str, ...]) -> Response:
     etag = _etag(key, entry.added)
     if etag in request.if_none_match:
         return _not_modified(etag)
-    return _from_cache(entry, etag)
+    response = _from_cache(entry, etag)
+    if current_app.config["PAGE_CACHE_DIAGNOSTICS"]:  # the benchmark counts hits per page
+        response.headers["X-Page-Cache"] = "hit" if hit else "miss"
+    return response
 
 
 def _outdated(entry: _Entry) -> bool:

@@ -316,3 +316,23 @@ def test_the_store_is_tried_again_after_the_pause(redis_down_app, seeded, monkey
         assert visitor.get("/products/").status_code == 200
     assert calls == ["get", "get"]
     assert sum("Cache store unavailable" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_diagnostic_headers_say_hit_or_miss_and_the_index_counts(database_url, seeded):
+    """With PAGE_CACHE_DIAGNOSTICS (the benchmark's), a cached page says whether the cache served it, and a
+    catalog page how often this process built its index and updated it in place; without, neither shows."""
+    import os
+
+    from shop.extensions import cache
+
+    diagnosed = app_with(database_url, CACHE_TYPE="SimpleCache", PAGE_CACHE_DIAGNOSTICS=True)
+    with diagnosed.app_context():
+        cache.clear()
+    client = diagnosed.test_client()
+    assert client.get("/blog/").headers["X-Page-Cache"] == "miss"
+    assert client.get("/blog/").headers["X-Page-Cache"] == "hit"
+    catalog = client.get("/products/")
+    assert catalog.headers["X-Page-Cache"] == "miss"
+    assert catalog.headers["X-Catalog-Index"] == f"pid={os.getpid()} builds=1 updates=0"
+    plain = app_with(database_url, CACHE_TYPE="SimpleCache").test_client().get("/products/")
+    assert "X-Page-Cache" not in plain.headers and "X-Catalog-Index" not in plain.headers

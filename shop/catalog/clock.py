@@ -1,18 +1,20 @@
 """What moves the catalog's content clock, and which saves are stock changes only."""
 
 from shop import content_clock
+from shop.catalog import stock_log  # noqa: F401  (its hooks log which products' stock changed)
 from shop.catalog.freshness import latest_expiry
 from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
+from shop.catalog.stock_log import LOT_STOCK_COLUMNS, PRODUCT_STOCK_COLUMNS, STOCK
 
 # A change of stock alone (units, a lot in or out of stock, a product hidden): the facet index can
 # follow it without laying the catalog out again, where any other catalog change needs a new index.
-STOCK = "stock"
+__all__ = ["STOCK", "register_catalog_clock"]
 
 
 def register_catalog_clock() -> None:
     """Catalog saves move the catalog's clock; updates of stock columns alone count as the "stock" kind."""
     content_clock.track("catalog", Category, Product, Donor, DonorAllele, Lot)
-    content_clock.track_kind("catalog", STOCK, Lot, ("units_available", "units_reserved", "status"))
-    content_clock.track_kind("catalog", STOCK, Product, ("active",))
+    content_clock.track_kind("catalog", STOCK, Lot, LOT_STOCK_COLUMNS)
+    content_clock.track_kind("catalog", STOCK, Product, PRODUCT_STOCK_COLUMNS)
     # A fresh lot past its stability window leaves the catalog at that moment, without a save.
     content_clock.add_rule("catalog", latest_expiry)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import String, cast, func, select
 
 from shop.catalog import index_rows
-from shop.catalog.bitsets import bitset, from_marks, positions
+from shop.catalog.bitsets import bits_at, bitset, from_marks, positions
 from shop.catalog.donor_filters import donor_values
 from shop.catalog.facets import DONOR_FACETS, DONOR_INDEXED, FACETS, PRODUCT_FACETS, SAME_FILTER
 from shop.catalog.index_rows import CategoryRow, ProductRow
@@ -91,6 +91,12 @@ class CatalogIndex:
         self.orders: dict[str, array] = {}  # sort name -> first slots in that order
         self._ranks: dict[str, array] = {}  # sort name -> each first slot's place in that order (see rank)
         self._first_slot: dict[int, int] | array = {}  # product id -> first slot
+        # The donor each slot stands for (-1: none), and whether that donor has a lot of it in stock now:
+        # what updating in place (follow_stock) changes. A slot stands for a donor, not for one lot.
+        self.slot_donor = array("i")
+        self.live = bytearray()
+        self.stock_log_seen = 0  # the last stock-change log id this index follows (shop.catalog.stock_log)
+        self.synced_at = 0.0  # when (time.monotonic) it was last known to be up to date with the stock
         self._searches: OrderedDict = OrderedDict()
         self._search_cache_size = search_cache_size
         self._search_lock = threading.Lock()
@@ -120,6 +126,8 @@ class CatalogIndex:
                 product_at.append(product.id)
                 slot_donors.append(None)
         index.size = size = len(product_at)
+        index.slot_donor = array("i", (-1 if donor is None else donor for donor in slot_donors))
+        index.live = bytearray(donor is not None for donor in slot_donors)
         index.everything = (1 << size) - 1
         index.starts = bitset(size, starts)
         index._first_slot = _lookup([product.id for product in products], starts)
@@ -187,6 +195,97 @@ class CatalogIndex:
         for name, places in orders.items():
             self.orders[name] = array("i", (starts[i] for i in places))
 
+    @property
+    def listed(self) -> int:
+        """The first slots of the products shown now (every product, unless one was hidden since the build)."""
+        return self.starts & self.everything
+
+    # Following stock changes in place
+
+    def donors_in_slots(self, product_ids: Iterable[int]) -> set[int]:
+        """The donors the slots of these products stand for (to read their facet values)."""
+        return {
+            self.slot_donor[slot]
+            for product_id in product_ids
+            for slot in self._run(product_id)
+            if self.slot_donor[slot] >= 0
+        }
+
+    def follow_stock(self, stock: "index_rows.StockOf") -> bool:
+        """Take these products' stock and visibility as they are now, in place; False (nothing changed) when
+        the layout cannot hold them: a product shown that has no slots, or more donors in stock than slots.
+
+        Each slot's donor values are cleared and set again as its donor is in stock or not; a slot whose
+        donor went out of stock may stand for another donor of the product that came in. Bitsets are
+        replaced whole (ints are immutable), so a request reading the index meanwhile never sees a torn value.
+        """
+        plans = []
+        for product_id, shown in stock.shown.items():
+            run = self._run(product_id)
+            if not run:
+                if shown:
+                    return False
+                continue
+            donors = self._assign(run, stock.donors_in_stock.get(product_id, set()))
+            if donors is None:
+                return False
+            plans.append((run, shown, donors))
+        setting: dict[tuple[str, str], list[int]] = defaultdict(list)
+        clearing: dict[tuple[str, str], list[int]] = defaultdict(list)
+        shown_slots, hidden_slots, newly_shown = [], [], False
+        for run, shown, donors in plans:
+            newly_shown |= shown and not (self.everything >> run.start) & 1
+            (shown_slots if shown else hidden_slots).extend(run)
+            (setting if any(d >= 0 for d in donors) else clearing)["stock", "in"].extend(run)
+            for slot, donor in zip(run, donors, strict=True):
+                if self.live[slot]:
+                    for key in stock.values_of.get(self.slot_donor[slot], ()):
+                        clearing[key].append(slot)
+                if donor >= 0:
+                    self.slot_donor[slot] = donor
+                    for key in stock.values_of.get(donor, ()):
+                        setting[key].append(slot)
+                self.live[slot] = donor >= 0
+        for key in setting.keys() | clearing.keys():
+            facet, value = key
+            bits = self.values[facet].get(value, 0)
+            self.values[facet][value] = (bits & ~bits_at(clearing.get(key, ()))) | bits_at(setting.get(key, ()))
+        self.everything = (self.everything & ~bits_at(hidden_slots)) | bits_at(shown_slots)
+        if newly_shown:  # searches were answered without it
+            with self._search_lock:
+                self._searches.clear()
+        return True
+
+    def _run(self, product_id: int) -> range:
+        """The slots of one product (empty when it is not in the index)."""
+        first = next(iter(self._slots([product_id])))
+        if first < 0:
+            return range(0)
+        end = first + 1
+        while end < self.size and self.product_at[end] == product_id:
+            end += 1
+        return range(first, end)
+
+    def _assign(self, run: range, in_stock: set[int]) -> list[int] | None:
+        """The donor each slot of a product stands for from now (-1: none), or None when there are too few slots.
+
+        A slot keeps its donor while that donor is in stock; donors new to the product take the others.
+        """
+        donors = [-1] * len(run)
+        placed = set()
+        for i, slot in enumerate(run):
+            donor = self.slot_donor[slot]
+            if donor in in_stock and donor not in placed:
+                donors[i] = donor
+                placed.add(donor)
+        free = [i for i, donor in enumerate(donors) if donor < 0]
+        newcomers = sorted(in_stock - placed)
+        if len(newcomers) > len(free):
+            return None
+        for i, donor in zip(free, newcomers, strict=False):
+            donors[i] = donor
+        return donors
+
     def rank(self, order: str) -> array:
         """Each first slot's place in an order; made the first time a page needs it (not every build)."""
         if order not in self._ranks:
@@ -223,7 +322,7 @@ class CatalogIndex:
         filters, and all of them must hold for the same lot.
         """
         within = {facet: self.any_of(facet, values) for facet, values in selected.items() if values}
-        scope = self.everything if hits is None else self.spread(hits.products)
+        scope = self.everything if hits is None else self.everything & self.spread(hits.products)
 
         def product_side(skip: str | None = None) -> int:
             bits = scope

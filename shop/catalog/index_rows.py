@@ -7,7 +7,9 @@ Values come as the driver gives them: SQLite booleans are 0 and 1, its
 datetimes ISO text (both sort and test the same way here).
 """
 
-from collections.abc import Collection
+from collections import defaultdict
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
@@ -16,6 +18,7 @@ from sqlalchemy import select
 from shop.catalog.freshness import within_window
 from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
 from shop.driver_rows import fetch_rows
+from shop.extensions import db
 from shop.models import utcnow
 
 
@@ -113,10 +116,15 @@ def alleles() -> list[AlleleRow]:
     return list(map(AlleleRow._make, fetch_rows(select(DonorAllele.donor_id, DonorAllele.allele))))
 
 
+def _few(row_type, query) -> list:
+    """A few rows, through SQLAlchemy (its types, and lists of ids in IN), as ``row_type``."""
+    return [row_type._make(row) for row in db.session.execute(query)]
+
+
 def product_states(product_ids: Collection[int]) -> list[ProductState]:
     """Whether each of these products is shown (ids that are gone are left out)."""
     query = select(Product.id, Product.active).where(Product.id.in_(sorted(product_ids)))
-    return [ProductState(id_, bool(active)) for id_, active in fetch_rows(query)]
+    return _few(ProductState, query)
 
 
 def stocked_lots_of(product_ids: Collection[int]) -> list[StockedLot]:
@@ -126,4 +134,46 @@ def stocked_lots_of(product_ids: Collection[int]) -> list[StockedLot]:
         .join(Product, Product.id == Lot.product_id)
         .where(Lot.product_id.in_(sorted(product_ids)), in_stock())
     )
-    return list(map(StockedLot._make, fetch_rows(query)))
+    return _few(StockedLot, query)
+
+
+def donors_of(donor_ids: Collection[int]) -> list[DonorRow]:
+    """These donors' facet values."""
+    query = select(*(getattr(Donor, name) for name in DonorRow._fields)).where(Donor.id.in_(sorted(donor_ids)))
+    return _few(DonorRow, query)
+
+
+def alleles_of(donor_ids: Collection[int]) -> list[AlleleRow]:
+    """These donors' HLA alleles."""
+    query = select(DonorAllele.donor_id, DonorAllele.allele).where(DonorAllele.donor_id.in_(sorted(donor_ids)))
+    return _few(AlleleRow, query)
+
+
+@dataclass
+class StockOf:
+    """Some products' stock as it is now: what the index needs to update them in place."""
+
+    shown: dict[int, bool]  # product id -> active (products deleted are left out)
+    donors_in_stock: dict[int, set[int]]  # product id -> the donors of its lots in stock
+    values_of: dict[int, list[tuple[str, str]]]  # donor id -> its (facet, value) pairs
+
+
+def stock_of(
+    product_ids: Collection[int],
+    donors_in_slots: set[int],
+    facet_values: Callable[[DonorRow, list[str]], list[tuple[str, str]]],
+) -> StockOf:
+    """Read these products' visibility and lots in stock, and the facet values of their donors, old
+    (``donors_in_slots``: the ones the index has them stand for) and new (four queries)."""
+    shown = {row.id: row.active for row in product_states(product_ids)}
+    donors_in_stock: dict[int, set[int]] = defaultdict(set)
+    for lot in stocked_lots_of(product_ids):
+        donors_in_stock[lot.product_id].add(lot.donor_id)
+    donor_ids = donors_in_slots.union(*donors_in_stock.values())
+    alleles: dict[int, list[str]] = defaultdict(list)
+    values_of = {}
+    if donor_ids:
+        for row in alleles_of(donor_ids):
+            alleles[row.donor_id].append(row.allele)
+        values_of = {donor.id: facet_values(donor, alleles[donor.id]) for donor in donors_of(donor_ids)}
+    return StockOf(shown, dict(donors_in_stock), values_of)

@@ -19,8 +19,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select, update
 
-from shop import content_clock
-from shop.catalog.clock import STOCK
+from shop.catalog import stock_log
 from shop.catalog.models import Lot
 from shop.extensions import db
 
@@ -129,5 +128,6 @@ def _positive(units: int) -> int:
 
 
 def note_stock_moved(lot_ids: list[int]) -> None:
-    """These lots' stock changed in this transaction: the catalog's "stock" clock moves at commit."""
-    content_clock.mark_content_changed("catalog", STOCK)
+    """These lots' stock changed in this transaction: the catalog's "stock" clock moves at commit, and the
+    stock-change log names their products, so every process's facet index follows them in place."""
+    stock_log.note_lots(lot_ids)

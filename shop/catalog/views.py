@@ -1,9 +1,12 @@
 """The public catalog: the product list with facets and search, and product pages."""
 
+import os
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from shop.catalog import models, services
 from shop.catalog.illustrations import category_illustration
+from shop.catalog.index import index_counts
 from shop.page_cache import public_page
 from shop.templating import absolute_url
 from shop.urls import is_slug
@@ -11,6 +14,15 @@ from shop.urls import is_slug
 bp = Blueprint("catalog", __name__, url_prefix="/products")
 # Product cards and category tiles appear on other features' pages too (home, posts, search).
 bp.add_app_template_global(category_illustration)
+
+
+@bp.after_request
+def index_diagnostics(response):
+    """With PAGE_CACHE_DIAGNOSTICS, say how often this process built its facet index and updated it in place."""
+    if current_app.config["PAGE_CACHE_DIAGNOSTICS"]:
+        builds, updates = index_counts(current_app._get_current_object())
+        response.headers["X-Catalog-Index"] = f"pid={os.getpid()} builds={builds} updates={updates}"
+    return response
 
 
 @bp.get("/")
