@@ -255,13 +255,12 @@ class DonorView(CatalogView):
         "code", "sex", "age", "ethnicity", "bmi", "blood_type", "hla_text", "cmv_status", "ebv_status", "smoking",
         "disease_state", "recallable", "donations",
     )  # fmt: skip
-    form_choices = {
-        "sex": _choices(SEXES),
-        "cmv_status": _choices(SEROSTATUS),
-        "ebv_status": _choices(SEROSTATUS),
-        "smoking": _choices(SMOKING),
-    }
+    # Buyers filter on these, so each must be chosen (or marked "not tested"), never left at a default.
     form_overrides = {
+        "sex": fields.choice_field(SEXES, rules.DONOR_RULES["sex"]),
+        "cmv_status": fields.choice_field(SEROSTATUS, rules.DONOR_RULES["cmv"]),
+        "ebv_status": fields.choice_field(SEROSTATUS, rules.DONOR_RULES["ebv"]),
+        "smoking": fields.choice_field(SMOKING, rules.DONOR_RULES["smoking"]),
         "code": fields.rule_field(rules.donor_code),
         "age": fields.rule_field(rules.donor_age),
         "bmi": fields.rule_field(rules.bmi),
