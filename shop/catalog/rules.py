@@ -437,6 +437,22 @@ def product_value(name: str, text: str):
     return PRODUCT_RULES[name](text)
 
 
+# A number written with a decimal comma (97,5 or 1.900,00), as a semicolon-separated file writes numbers.
+_DECIMAL_COMMA = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+(?:[eE][+-]?\d{1,3})?")
+
+
+def decimal_comma(text: str) -> str:
+    """A number written with a decimal comma as the same number with a point (97,5 -> 97.5); other text as it is.
+
+    Excel in locales whose decimal separator is a comma writes CSV with semicolons and numbers like 97,5
+    or 1.900,00; a comma-separated file never holds such a cell unquoted, so only those files are read so.
+    """
+    stripped = text.strip()
+    if not _DECIMAL_COMMA.fullmatch(stripped):
+        return text
+    return stripped.replace(".", "").replace(",", ".")
+
+
 # Donors and lots as files write them (an import, the seeds) -------------------------------------
 
 
