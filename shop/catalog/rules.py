@@ -148,6 +148,7 @@ _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻", "0123456789+-
 _IN_WORDS = re.compile(r"(\d+(?:\.\d+)?)\s*(thousand|million|billion|k|m|mio|mn|bn|b)", re.IGNORECASE)
 _WORD_VALUES = {"thousand": 3, "k": 3, "million": 6, "m": 6, "mio": 6, "mn": 6, "billion": 9, "bn": 9, "b": 9}
 _GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+|\d{1,3}(?:[ \u00a0\u202f]\d{3})+")
+CELL_COUNT_TEXT_LIMIT = 60  # longer than any way of writing a count people use
 CELL_COUNT_MESSAGE = "A positive whole number of cells, like 25000000, 2.5e7, 2.5×10^7 or 25 million."
 
 
