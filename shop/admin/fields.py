@@ -10,7 +10,7 @@ from flask import url_for
 from flask_admin.form import rules as form_rules
 from markupsafe import Markup
 from wtforms import SelectField, StringField
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, ValidationError
 from wtforms.widgets import DateInput, TextInput
 
 from shop.catalog import rules
@@ -91,7 +91,12 @@ class RuleChoiceField(SelectField):
             raise ValueError(str(exc)) from None
 
     def pre_validate(self, form):
-        """The rule has checked the choice already."""
+        """The rule has checked a posted choice; a field not posted at all is asked of the rule as empty."""
+        if self.data is None and not self.process_errors:
+            try:
+                self.rule("")
+            except rules.RuleError as exc:
+                raise ValidationError(str(exc)) from None
 
 
 def choice_field(codes: dict, rule: Callable) -> type[RuleChoiceField]:
