@@ -120,6 +120,10 @@ PRODUCT_SECTIONS = (
 )
 
 
+# Flask-Admin drops every field no rule names, the CSRF token too: named here, they stay (hidden_tag renders them).
+HIDDEN_FIELDS = (fields.Hidden("csrf_token"), fields.Hidden("expected_version"))
+
+
 class CurrentImage(form_rules.NestedRule):
     """On an edit form with an image: the image, and its "Remove" tick (a new product has nothing to remove)."""
 
@@ -184,12 +188,12 @@ class ProductView(CatalogView):
         *PRODUCT_SECTIONS,
         fields.Section("Images", ["image_upload"]),
         fields.Hidden("remove_image"),  # never shown: a new product has no image to remove
-        fields.Hidden("expected_version"),
+        *HIDDEN_FIELDS,
     )
     form_edit_rules = (
         *PRODUCT_SECTIONS,
         fields.Section("Images", [CurrentImage(["remove_image"]), "image_upload"]),
-        fields.Hidden("expected_version"),
+        *HIDDEN_FIELDS,
     )
     form_choices = {
         "format": _choices(FORMATS),
