@@ -95,11 +95,9 @@ def test_take_theirs_fills_the_field_and_the_save_keeps_each_choice(page, seeded
     table = page.locator(".edit-conflicts table")
     assert table.is_visible()
     assert page.locator("#price").input_value() == "1100"
-    page.set_viewport_size({"width": 375, "height": 900})
-    shot = tmp_path / "product-conflict-375.png"
+    shot = tmp_path / "product-conflict-1280.png"
     page.screenshot(path=str(shot), full_page=True)
     keep(shot)
-    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_label("Take theirs").first.check()  # the name's
     page.locator("#pick-unit_size-theirs").check()
@@ -121,3 +119,24 @@ def seeded_name(seeded) -> str:
     """The name the other tab left (it did not change it)."""
     seeded.session.expire_all()
     return seeded.session.get(Product, product_id(seeded)).name
+
+
+def test_the_conflict_table_fits_a_phone(page, seeded, make_user, live_server, tmp_path):
+    page.set_viewport_size({"width": 375, "height": 900})
+    signed_in(page, make_user, "ada@staff.test")
+    url = f"/admin/product/edit/?id={product_id(seeded)}"
+    page.goto(url)
+    other = page.context.new_page()
+    other.goto(live_server + url)
+    other.fill("#stability", "Shipped on dry ice; thaw at 37 °C.")
+    other.get_by_role("button", name="Save", exact=True).click()
+    expect(other.get_by_text("Record was successfully saved.")).to_be_visible()
+
+    page.fill("#stability", "Keep in LN2 vapour phase.")
+    page.get_by_role("button", name="Save", exact=True).click()
+
+    expect(page.locator(".edit-conflicts")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    shot = tmp_path / "product-conflict-375.png"
+    page.screenshot(path=str(shot), full_page=True)
+    keep(shot)
