@@ -101,19 +101,17 @@ def _thumbnail(view, context, model, name):
     return Markup('<img src="{}" alt="" width="48" height="48" class="admin-thumb">').format(src)
 
 
+SPECIFICATION = [
+    "cell_type", "markers", "tissue_source", "mobilization", "format", "container", "unit_size", "cells_per_unit",
+    "isolation_method", "min_purity", "min_viability", "grade",
+]  # fmt: skip
 # The product form in sections, each a group staff think of together (every field of the form is in one).
 PRODUCT_SECTIONS = (
     fields.Section(
         "Identity",
         ["name", "catalog_number", "slug", "category", "description", "applications_text", "active", "featured"],
     ),
-    fields.Section(
-        "Specification",
-        [
-            "cell_type", "markers", "tissue_source", "mobilization", "format", "container", "unit_size",
-            "cells_per_unit", "isolation_method", "min_purity", "min_viability", "grade",
-        ],
-    ),  # fmt: skip
+    fields.Section("Specification", SPECIFICATION),
     fields.Section("Donor selection", ["donor_health", "donor_selectable", "recallable_donors"]),
     fields.Section("Shipping and stability", ["shipping_condition", "lead_time_days", "stability"]),
     fields.Section("Pricing", ["price", "currency"]),

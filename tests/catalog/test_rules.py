@@ -164,7 +164,8 @@ def test_a_product_value_gets_one_verdict_on_every_path(client, auth, db, pbmc, 
 
 DONOR = {
     "code": "D20001", "sex": "F", "age": "34", "ethnicity": "", "bmi": "", "blood_type": "", "hla": "A*02:01",
-    "cmv": "positive", "ebv": "negative", "smoking": "none", "disease_state": "", "recallable": "false", "donations": "1",
+    "cmv": "positive", "ebv": "negative", "smoking": "none", "disease_state": "", "recallable": "false",
+    "donations": "1",
 }  # fmt: skip
 HLA_CASES = [
     ("A*02:01 B*07:02", ["A*02:01", "B*07:02"]),
