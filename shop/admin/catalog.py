@@ -368,7 +368,14 @@ class DonorView(CatalogView):
     delete_blockers = (("lots", "lot(s)"),)
     delete_advice = "Donor records behind lots are kept for traceability."
     column_list = ("code", "sex", "age", "cmv_status", "ebv_status", "blood_type", "recallable", "donations")
-    column_labels = {"cmv_status": "CMV", "ebv_status": "EBV", "bmi": "BMI"}
+    column_labels = {
+        "cmv_status": "CMV",
+        "ebv_status": "EBV",
+        "bmi": "BMI",
+        "blood_type": "Blood type",
+        "disease_state": "Disease state",
+        "smoking": "Smoking",
+    }
     column_choices = {"sex": _choices(SEXES), "cmv_status": _choices(SEROSTATUS), "ebv_status": _choices(SEROSTATUS)}
     column_searchable_list = ("code", "ethnicity")
     column_filters = ("sex", "cmv_status", "ebv_status", "recallable", "smoking", "age", "blood_type")
@@ -455,6 +462,11 @@ class LotView(CatalogView):
     form_choices = {"status": _choices(LOT_STATUSES)}
     column_choices = {"status": _choices(LOT_STATUSES)}
     column_labels = {
+        "lot_number": "Lot number",
+        "collected_on": "Collected on",
+        "frozen_on": "Frozen on",
+        "total_cells": "Total cells",
+        "units_available": "Units available",
         "viability": "Viability (%)",
         "purity": "Purity (%)",
         **{f"cd{n}_pct": f"CD{n} (%)" for n in (3, 4, 8, 19, 14, 56)},
@@ -467,7 +479,11 @@ class LotView(CatalogView):
         "frozen_on": fields.DateField,
         **dict.fromkeys(LOT_PERCENTAGES, fields.PercentField),
     }
-    form_args = {"product": LOT_PRODUCT_LOOKUP.field_args, "donor": DONOR_LOOKUP.field_args}
+    form_args = {
+        "product": LOT_PRODUCT_LOOKUP.field_args,
+        "donor": DONOR_LOOKUP.field_args,
+        "total_cells": {"description": "e.g. 1.2e9, 1.2×10^9, 1.2 billion or 1,200,000,000"},
+    }
     form_widget_args = {"product": LOOKUP_WIDGET_ARGS, "donor": LOOKUP_WIDGET_ARGS}
 
     def create_form(self, obj=None):

@@ -19,7 +19,7 @@ from flask_admin.model.fields import AjaxSelectField
 from sqlalchemy import inspect
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
-from wtforms import BooleanField, FileField, HiddenField
+from wtforms import BooleanField, FileField, HiddenField, PasswordField
 from wtforms.csrf.core import CSRFTokenField
 
 STALE_MESSAGE = (
@@ -162,7 +162,8 @@ def conflicts(typed, saved, exempt=()) -> list[Conflict]:
 
 
 def _not_a_value(field) -> bool:
-    return isinstance(field, CSRFTokenField | HiddenField | FileField)
+    """Fields that hold no value of the record to compare; a password typed is never written into a page."""
+    return isinstance(field, CSRFTokenField | HiddenField | FileField | PasswordField)
 
 
 def _same(mine, theirs) -> bool:

@@ -265,3 +265,21 @@ def test_a_choice_does_not_survive_a_third_change(app, db, make_user):
     assert "Not saved: someone else changed this record" in page(response)
     db.session.expire_all()
     assert (donor.age, donor.ethnicity) == (32, "White")
+
+
+def test_a_password_typed_into_a_stale_form_is_never_shown(app, db, make_user):
+    from shop.accounts.models import User
+
+    user = make_user("sales", email="sam@staff.test")
+    url = f"/admin/users/edit/?id={user.id}"
+    a, b = signed_in(app, make_user, "a@staff.test"), signed_in(app, make_user, "b@staff.test")
+    a_form, b_form = form_fields(a.get(url).text), form_fields(b.get(url).text)
+    assert a.post(url, data={**a_form, "name": "Sam A"}).status_code == 302
+
+    secret = "correct horse battery staple 42"
+    refused = b.post(url, data={**b_form, "name": "Sam B", "new_password": secret})
+
+    assert "Their saved values are shown beside yours below" in page(refused)
+    assert secret not in refused.text
+    db.session.expire_all()
+    assert db.session.get(User, user.id).name == "Sam A"
