@@ -15,7 +15,7 @@ from sqlalchemy import select
 from shop.blog.models import Post, Topic
 from shop.blog.services import PostContent, publish_post, save_post
 from shop.catalog import rules
-from shop.catalog.models import LOT_STATUSES, SEROSTATUS, SEXES, SMOKING, Category, Donor, DonorAllele, Lot, Product
+from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
 from shop.extensions import db
 from shop.pages.models import Page
 from shop.pages.services import PageContent, save_page
@@ -26,49 +26,15 @@ class SeedError(ValueError):
     """A seed file holds a value the catalog's rules refuse: the message names the file, the field and the rule."""
 
 
-DONOR_RULES: dict[str, Callable] = {
-    "code": rules.donor_code,
-    "sex": rules.choice(SEXES),
-    "age": rules.donor_age,
-    "ethnicity": rules.text(60),
-    "bmi": rules.bmi,
-    "blood_type": rules.text(4),
-    "hla": rules.hla_typing,
-    "cmv": rules.choice(SEROSTATUS),
-    "ebv": rules.choice(SEROSTATUS),
-    "smoking": lambda text: rules.choice(SMOKING)(text or "none"),
-    "disease_state": lambda text: rules.text(120)(text.strip()) or None,
-    "recallable": rules.boolean,
-    "donations": rules.donations,
-}
-PERCENTAGES = ("viability", "purity", "cd3_pct", "cd4_pct", "cd8_pct", "cd19_pct", "cd14_pct", "cd56_pct")
-LOT_RULES: dict[str, Callable] = {
-    "lot_number": rules.lot_number,
-    "catalog_number": rules.catalog_number,
-    "donor_code": rules.donor_code,
-    "collected_on": rules.iso_date,
-    "frozen_on": rules.iso_date,
-    "total_cells": rules.cell_count,
-    **dict.fromkeys(PERCENTAGES, rules.percentage),
-    "units_available": rules.units_in_stock,
-    "status": rules.choice(LOT_STATUSES),
-}
-
-
 def _checked(where: str, errors: Mapping[str, str]) -> None:
     """Refuse the whole load, naming every field of ``where`` that breaks a rule."""
     if errors:
         raise SeedError(f"{where}: " + "; ".join(f"{name}: {message}" for name, message in errors.items()))
 
 
-def _read_row(where: str, row: Mapping[str, str], field_rules: Mapping[str, Callable]) -> dict:
-    """A CSV row's cells read by their rules; every broken rule is reported at once."""
-    values, errors = {}, {}
-    for name, rule in field_rules.items():
-        try:
-            values[name] = rule(row.get(name) or "")
-        except rules.RuleError as exc:
-            errors[name] = str(exc)
+def _read_row(where: str, row: Mapping[str, str], read: Callable) -> dict:
+    """A CSV row's cells read by their rules (``rules.donor_values`` ...); every broken rule is reported at once."""
+    values, errors = read(row)
     _checked(where, errors)
     return values
 
@@ -163,7 +129,7 @@ def load_donors(folder: Path) -> Tally:
     path = folder / "donors.csv"
     with path.open(encoding="utf-8", newline="") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
-            values = _read_row(f"{path}, line {line}", row, DONOR_RULES)
+            values = _read_row(f"{path}, line {line}", row, rules.donor_values)
             code, alleles = values.pop("code"), values.pop("hla")
             values.update(cmv_status=values.pop("cmv"), ebv_status=values.pop("ebv"))
             donor, new = _upsert(Donor, "code", code, values)
@@ -183,7 +149,7 @@ def load_lots(folder: Path) -> Tally:
     with path.open(encoding="utf-8", newline="") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             where = f"{path}, line {line}"
-            values = _read_row(where, row, LOT_RULES)
+            values = _read_row(where, row, rules.lot_values)
             _checked(where, _lot_errors(values, products, donors))
             number = values.pop("lot_number")
             values.update(product=products[values.pop("catalog_number")], donor=donors[values.pop("donor_code")])
@@ -193,15 +159,13 @@ def load_lots(folder: Path) -> Tally:
 
 
 def _lot_errors(values: dict, products: dict, donors: dict) -> dict[str, str]:
-    """What a lot's row gets wrong beyond its own cells: unknown product or donor, dates in the wrong order."""
+    """What a lot's row gets wrong beyond its own cells: an unknown product or donor."""
     errors = {}
     if values["catalog_number"] not in products:
         errors["catalog_number"] = f"There is no product {values['catalog_number']}."
     if values["donor_code"] not in donors:
         errors["donor_code"] = f"There is no donor {values['donor_code']}."
-    if values["collected_on"] is None:
-        errors["collected_on"] = "A value is required."
-    return errors | rules.lot_dates(values["collected_on"], values["frozen_on"])
+    return errors
 
 
 def load_topics(folder: Path) -> Tally:

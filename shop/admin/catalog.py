@@ -1,9 +1,14 @@
 """Back-office views of the catalog: categories, products, donors and lots."""
 
-from flask import current_app, g, url_for
+from dataclasses import dataclass
+
+from flask import current_app, g, jsonify, request, url_for
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.form import rules as form_rules
 from markupsafe import Markup
 from sqlalchemy import false, func, select
-from sqlalchemy.orm import with_parent
+from sqlalchemy.orm import joinedload, with_parent
 from wtforms import BooleanField, FileField, TextAreaField
 from wtforms.validators import InputRequired, ValidationError
 
@@ -23,6 +28,7 @@ from shop.catalog.models import (
     SMOKING,
     Donor,
     DonorAllele,
+    Lot,
     Product,
 )
 from shop.catalog.search import NAME, matching_products, search_terms
@@ -34,6 +40,7 @@ FORM_NAMES = {"applications": "applications_text"}
 # Product fields typed as text and read by the field's rule (the others are choices, ticks and free text).
 RULED_PRODUCT_FIELDS = (
     "catalog_number", "slug", "cells_per_unit", "min_purity", "min_viability", "currency", "lead_time_days",
+    "stability_hours",
 )  # fmt: skip
 LOT_PERCENTAGES = ("viability", "purity", "cd3_pct", "cd4_pct", "cd8_pct", "cd19_pct", "cd14_pct", "cd56_pct")
 
@@ -48,6 +55,9 @@ class CatalogView(StaffModelView):
     view_permission = "catalog.view"
     edit_permission = "catalog.edit"
     form_excluded_columns = ("version", "created_at", "updated_at", "lots", "products")
+    create_template = "admin/catalog/create.html"
+    edit_template = "admin/locking/edit.html"
+    conflict_exempt = ("remove_image",)
 
     def on_model_delete(self, model):
         """Refuse to delete a record others depend on, saying what to do instead."""
@@ -103,6 +113,43 @@ def _thumbnail(view, context, model, name):
     return Markup('<img src="{}" alt="" width="48" height="48" class="admin-thumb">').format(src)
 
 
+SPECIFICATION = [
+    "cell_type", "markers", "tissue_source", "mobilization", "format", "container", "unit_size", "cells_per_unit",
+    "isolation_method", "min_purity", "min_viability", "grade",
+]  # fmt: skip
+# The product form in sections, each a group staff think of together (every field of the form is in one).
+PRODUCT_SECTIONS = (
+    fields.Section(
+        "Identity",
+        ["name", "catalog_number", "slug", "category", "description", "applications_text", "active", "featured"],
+    ),
+    fields.Section("Specification", SPECIFICATION),
+    fields.Section("Donor selection", ["donor_health", "donor_selectable", "recallable_donors"]),
+    fields.Section("Shipping and stability", ["shipping_condition", "lead_time_days", "stability", "stability_hours"]),
+    fields.Section("Pricing", ["price", "currency"]),
+)
+
+
+# Flask-Admin drops every field no rule names, the CSRF token too: named here, they stay (hidden_tag renders them).
+HIDDEN_FIELDS = (fields.Hidden("csrf_token"), fields.Hidden("expected_version"))
+
+
+class CurrentImage(form_rules.NestedRule):
+    """On an edit form with an image: the image, and its "Remove" tick (a new product has nothing to remove)."""
+
+    def __call__(self, form, form_opts=None, field_args=None):
+        """The thumbnail and the fields inside, or nothing without an image."""
+        product = getattr(form, "_obj", None)
+        if product is None or not product.image:
+            return Markup("")
+        src = url_for("main.upload", name="products/" + images.thumbnail_name(product.image))
+        figure = Markup(
+            '<figure class="mb-2"><img src="{}" alt="The current image of {}" width="160" height="160" '
+            'class="img-thumbnail"><figcaption class="small text-muted">Current image</figcaption></figure>'
+        ).format(src, product.name)
+        return figure + super().__call__(form, form_opts, field_args)
+
+
 class ProductView(CatalogView):
     """Products: specification, price, image and visibility."""
 
@@ -113,11 +160,21 @@ class ProductView(CatalogView):
         "price_cents": "Price",
         "image": "",
         "catalog_number": "Catalog no.",
+        "cell_type": "Cell type",
+        "tissue_source": "Tissue source",
+        "donor_health": "Donor health",
+        "unit_size": "Unit size",
+        "cells_per_unit": "Cells per unit",
+        "isolation_method": "Isolation method",
         "min_purity": "Minimum purity (%)",
         "min_viability": "Minimum viability (%)",
         "lead_time_days": "Lead time (business days)",
         "stability_hours": "Stability window (hours from collection; fresh products)",
-        "cells_per_unit": "Cells per unit",
+        "shipping_condition": "Shipping condition",
+        "donor_selectable": "Buyers may state donor criteria",
+        "recallable_donors": "Recallable donors",
+        "featured": "Featured on the home page",
+        "active": "Active (shown in the shop)",
     }
     column_choices = {
         "format": _choices(FORMATS),
@@ -138,6 +195,17 @@ class ProductView(CatalogView):
         "image_upload",
         "remove_image",
     )
+    form_create_rules = (
+        *PRODUCT_SECTIONS,
+        fields.Section("Images", ["image_upload"]),
+        fields.Hidden("remove_image"),  # never shown: a new product has no image to remove
+        *HIDDEN_FIELDS,
+    )
+    form_edit_rules = (
+        *PRODUCT_SECTIONS,
+        fields.Section("Images", [CurrentImage(["remove_image"]), "image_upload"]),
+        *HIDDEN_FIELDS,
+    )
     form_choices = {
         "format": _choices(FORMATS),
         "grade": _choices(GRADES),
@@ -145,19 +213,16 @@ class ProductView(CatalogView):
         "shipping_condition": _choices(SHIPPING_CONDITIONS),
     }
     form_overrides = {
-        name: fields.product_field(name)
-        for name in (
-            "catalog_number",
-            "slug",
-            "cells_per_unit",
-            "min_purity",
-            "min_viability",
-            "currency",
-            "lead_time_days",
-            "stability_hours",
-        )
+        **{name: fields.product_field(name) for name in RULED_PRODUCT_FIELDS},
+        "cells_per_unit": fields.product_field("cells_per_unit", fields.count_shown, fields.CellCountInput()),
     }
-    form_args = {"slug": {"description": "The end of the product's URL. Leave empty to make it from the name."}}
+    form_args = {
+        "slug": {"description": "The end of the product's URL. Leave empty to make it from the name."},
+        "catalog_number": {"label": "Catalog number", "description": "e.g. CT-PBMC-CR-10M"},
+        "cells_per_unit": {"description": "e.g. 1e7, 1×10^7, 10 million or 10,000,000"},
+        "markers": {"description": "e.g. CD3+ CD19+"},
+        "stability": {"description": "What buyers should know, e.g. “About 90% viable for 24–36 h after collection.”"},
+    }
     form_widget_args = {"description": {"rows": 12}}
     form_extra_fields = {
         "price": fields.product_field("price", rules.price_text)(
@@ -167,6 +232,35 @@ class ProductView(CatalogView):
         "image_upload": FileField("Image", description="JPEG, PNG or WebP, at least 200 × 200 px, at most 8 MB."),
         "remove_image": BooleanField("Remove the current image"),
     }
+    edit_template = "admin/catalog/product_edit.html"
+    # The product's lots shown on its edit page; more are a click away in the lot list.
+    LOTS_SHOWN = 20
+
+    @expose("/cell-count")
+    def cell_count(self):
+        """How a typed cell count is read, by the rule the form and the CSV import use (JSON for the form's JS)."""
+        typed = request.args.get("text", "")[: rules.CELL_COUNT_TEXT_LIMIT]
+        try:
+            count = rules.cell_count(typed)
+        except rules.RuleError as exc:
+            return jsonify(understood=None, message=str(exc))
+        said = f"Understood as {rules.cell_count_text(count)} cells." if count is not None else ""
+        return jsonify(understood=count, message=said)
+
+    def render(self, template, **kwargs):
+        """The edit page also lists the product's lots, with a way to add one."""
+        if template == self.edit_template and kwargs.get("model") is not None:
+            kwargs["product_lots"] = product_lots(kwargs["model"], self.LOTS_SHOWN, self._lot_list_url)
+            kwargs["lot_statuses"] = LOT_STATUSES
+        return super().render(template, **kwargs)
+
+    def _lot_list_url(self, catalog_number: str) -> str:
+        """The lot list filtered to one product's lots (Flask-Admin numbers its filters: find the one to use)."""
+        lots = next(view for view in self.admin._views if isinstance(view, LotView))
+        for index, flt in enumerate(lots._filters or []):
+            if isinstance(flt, FilterEqual) and str(flt.column) == "product.catalog_number":
+                return url_for("lot.index_view", **{f"flt1_{lots.get_filter_arg(index, flt)}": catalog_number})
+        return url_for("lot.index_view")
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         """Products with every word typed, through the full-text index (the search box's substring match over
@@ -217,7 +311,7 @@ class ProductView(CatalogView):
         g.replaced_image = model.image
         if g.get("saved_image"):
             model.image = g.saved_image
-        elif form.remove_image.data:
+        elif getattr(form, "remove_image", None) is not None and form.remove_image.data:
             model.image = None
 
     def after_model_change(self, form, model, is_created):
@@ -240,6 +334,34 @@ class ProductView(CatalogView):
         return super().handle_view_exception(exc)
 
 
+@dataclass
+class ProductLots:
+    """The lots an edit page shows for a product: the newest, how many there are, and where to add one."""
+
+    lots: list
+    total: int
+    add_url: str
+    list_url: str
+
+
+def product_lots(product: Product, limit: int, list_url) -> ProductLots:
+    """The product's newest lots (by collection date) with their donors, and the links to add or see all."""
+    query = (
+        select(Lot)
+        .where(Lot.product_id == product.id)
+        .options(joinedload(Lot.donor))
+        .order_by(Lot.collected_on.desc(), Lot.id.desc())
+        .limit(limit)
+    )
+    here = url_for("product.edit_view", id=product.id)
+    return ProductLots(
+        lots=list(db.session.scalars(query)),
+        total=_related_count(product, "lots"),
+        add_url=url_for("lot.create_view", product=product.catalog_number, url=here),
+        list_url=list_url(product.catalog_number),
+    )
+
+
 def _image_folder():
     return current_app.config["UPLOAD_FOLDER"] / "products"
 
@@ -259,7 +381,14 @@ class DonorView(CatalogView):
     delete_blockers = (("lots", "lot(s)"),)
     delete_advice = "Donor records behind lots are kept for traceability."
     column_list = ("code", "sex", "age", "cmv_status", "ebv_status", "blood_type", "recallable", "donations")
-    column_labels = {"cmv_status": "CMV", "ebv_status": "EBV", "bmi": "BMI"}
+    column_labels = {
+        "cmv_status": "CMV",
+        "ebv_status": "EBV",
+        "bmi": "BMI",
+        "blood_type": "Blood type",
+        "disease_state": "Disease state",
+        "smoking": "Smoking",
+    }
     column_choices = {"sex": _choices(SEXES), "cmv_status": _choices(SEROSTATUS), "ebv_status": _choices(SEROSTATUS)}
     column_searchable_list = ("code", "ethnicity")
     column_filters = ("sex", "cmv_status", "ebv_status", "recallable", "smoking", "age", "blood_type")
@@ -268,13 +397,12 @@ class DonorView(CatalogView):
         "code", "sex", "age", "ethnicity", "bmi", "blood_type", "hla_text", "cmv_status", "ebv_status", "smoking",
         "disease_state", "recallable", "donations",
     )  # fmt: skip
-    form_choices = {
-        "sex": _choices(SEXES),
-        "cmv_status": _choices(SEROSTATUS),
-        "ebv_status": _choices(SEROSTATUS),
-        "smoking": _choices(SMOKING),
-    }
+    # Buyers filter on these, so each must be chosen (or marked "not tested"), never left at a default.
     form_overrides = {
+        "sex": fields.choice_field(SEXES, rules.DONOR_RULES["sex"]),
+        "cmv_status": fields.choice_field(SEROSTATUS, rules.DONOR_RULES["cmv"]),
+        "ebv_status": fields.choice_field(SEROSTATUS, rules.DONOR_RULES["ebv"]),
+        "smoking": fields.choice_field(SMOKING, rules.DONOR_RULES["smoking"]),
         "code": fields.rule_field(rules.donor_code),
         "age": fields.rule_field(rules.donor_age),
         "bmi": fields.rule_field(rules.bmi),
@@ -348,6 +476,11 @@ class LotView(CatalogView):
     form_choices = {"status": _choices(LOT_STATUSES)}
     column_choices = {"status": _choices(LOT_STATUSES)}
     column_labels = {
+        "lot_number": "Lot number",
+        "collected_on": "Collected on",
+        "frozen_on": "Frozen on",
+        "total_cells": "Total cells",
+        "units_available": "Units available",
         "viability": "Viability (%)",
         "purity": "Purity (%)",
         **{f"cd{n}_pct": f"CD{n} (%)" for n in (3, 4, 8, 19, 14, 56)},
@@ -360,8 +493,22 @@ class LotView(CatalogView):
         "frozen_on": fields.DateField,
         **dict.fromkeys(LOT_PERCENTAGES, fields.PercentField),
     }
-    form_args = {"product": LOT_PRODUCT_LOOKUP.field_args, "donor": DONOR_LOOKUP.field_args}
+    form_args = {
+        "product": LOT_PRODUCT_LOOKUP.field_args,
+        "donor": DONOR_LOOKUP.field_args,
+        "total_cells": {"description": "e.g. 1.2e9, 1.2×10^9, 1.2 billion or 1,200,000,000"},
+    }
     form_widget_args = {"product": LOOKUP_WIDGET_ARGS, "donor": LOOKUP_WIDGET_ARGS}
+
+    def create_form(self, obj=None):
+        """A new lot's form; "Add lot" on a product's page opens it with that product (``?product=`` catalog number)."""
+        form = super().create_form(obj)
+        if request.method == "GET":
+            for name, loader in (("product", LOT_PRODUCT_LOOKUP), ("donor", DONOR_LOOKUP)):
+                chosen = loader.get_one(request.args.get(name, ""))
+                if chosen is not None:
+                    getattr(form, name).data = chosen
+        return form
 
     def validate_form(self, form):
         """Collected and frozen by today, and frozen on or after collection (rules.lot_dates)."""

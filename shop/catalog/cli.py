@@ -1,4 +1,4 @@
-"""``flask catalog``: export the product catalog to CSV and import it back."""
+"""``flask catalog``: export products, donors and lots to CSV and import them back."""
 
 import sys
 from collections.abc import Callable
@@ -9,10 +9,17 @@ import click
 from flask.cli import AppGroup
 
 from shop import audit
-from shop.catalog.csv_io import ImportReport, export_products, import_products
+from shop.catalog.csv_io import FILE_KINDS, ImportReport, import_products
 from shop.extensions import db
 
-catalog_cli = AppGroup("catalog", help="Export and import the product catalog as CSV.")
+catalog_cli = AppGroup("catalog", help="Export and import products, donors and lots as CSV.")
+KIND_OPTION = click.option(
+    "--kind",
+    type=click.Choice(list(FILE_KINDS)),
+    default="products",
+    show_default=True,
+    help="What the file holds.",
+)
 
 # Smaller files import in well under a second; a bar would only flicker.
 PROGRESS_BAR_ROWS = 1_000
@@ -21,35 +28,43 @@ ERRORS_SHOWN = 50
 
 @catalog_cli.command("export")
 @click.argument("file", default="-", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
-def export_command(file: Path) -> None:
-    """Write every product, active or not, to FILE as CSV (standard output when FILE is - or left out)."""
+@KIND_OPTION
+def export_command(file: Path, kind: str) -> None:
+    """Write every product (or donor, or lot) to FILE as CSV (standard output when FILE is - or left out)."""
+    export = FILE_KINDS[kind].export
     if str(file) == "-":
-        export_products(sys.stdout)
+        export(sys.stdout)
         return
     with file.open("w", encoding="utf-8", newline="") as handle:
-        count = export_products(handle)
-    click.echo(f"{count} products written to {file}")
+        count = export(handle)
+    click.echo(f"{count} {kind} written to {file}")
 
 
 @catalog_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@KIND_OPTION
 @click.pass_context
-def import_command(ctx: click.Context, file: Path) -> None:
-    """Create or update products from the CSV FILE by catalog number; if any row is bad, nothing is imported."""
+def import_command(ctx: click.Context, file: Path, kind: str) -> None:
+    """Create or update products (or donors, or lots) from the CSV FILE by their key; if any row is bad,
+    nothing is imported."""
     with audit.acting_as("cli: flask catalog import"):
-        with file.open("rb") as handle, _progress_bar(_count_rows(file)) as bar:
-            report = import_products(handle, progress=_advance(bar) if bar else None)
+        with file.open("rb") as handle:
+            if kind == "products":
+                with _progress_bar(_count_rows(file)) as bar:
+                    report = import_products(handle, progress=_advance(bar) if bar else None)
+            else:
+                report = FILE_KINDS[kind].import_file(handle)
         if report.errors:
             _echo_errors(report)
             ctx.exit(1)
-        _record_import(file, report)
+        _record_import(file, report, kind)
     click.echo(f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged")
 
 
-def _record_import(file: Path, report: ImportReport) -> None:
+def _record_import(file: Path, report: ImportReport, kind: str) -> None:
     """Log the import as a whole: new products are inserted in bulk, without an audit entry each."""
     counts = {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}
-    audit.record("import", "product", f"CSV import of {file.name}", counts)
+    audit.record("import", kind.removesuffix("s"), f"CSV import of {file.name}", counts)
     db.session.commit()
 
 

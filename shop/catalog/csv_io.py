@@ -23,10 +23,20 @@ from typing import IO
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from shop.catalog.models import Category, Product, description_to_html
-from shop.catalog.rules import PRODUCT_FIELDS, TEXT_LENGTHS, product_values
+from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product, description_to_html
+from shop.catalog.rules import (
+    DONOR_FIELDS,
+    LOT_FIELDS,
+    PRODUCT_FIELDS,
+    TEXT_LENGTHS,
+    decimal_comma,
+    donor_values,
+    lot_values,
+    product_values,
+)
 from shop.content_clock import mark_content_changed
 from shop.csv_safety import SafeWriter, unguard
 from shop.extensions import db
@@ -34,6 +44,9 @@ from shop.urls import free_slug, slugify
 
 # The file's header: every field of a product, in the order the export writes them.
 PRODUCT_COLUMNS = PRODUCT_FIELDS
+DONOR_COLUMNS = DONOR_FIELDS
+LOT_COLUMNS = LOT_FIELDS
+FILE_COLUMNS = {"products": PRODUCT_COLUMNS, "donors": DONOR_COLUMNS, "lots": LOT_COLUMNS}
 MAX_IMPORT_ROWS = 50_000
 # Rows per flush: keeps each batch of statements bounded and gives the progress bar a tick.
 WRITE_BATCH = 1_000
@@ -132,10 +145,10 @@ def _format_cell(value) -> str | int | float:
 def import_products(stream: IO, progress: Callable[[int], None] | None = None) -> ImportReport:
     """Create or update products from a CSV stream, all or nothing; ``progress(rows_done)`` is told as it writes."""
     try:
-        header_line, header, records = _read_csv(stream)
+        header_line, header, records = _read_csv(stream, PRODUCT_COLUMNS)
     except _UnreadableFile as exc:
         return ImportReport(errors=[exc.error])
-    errors = _check_header(header_line, header)
+    errors = _check_header(header_line, header, PRODUCT_COLUMNS, "products")
     if errors:
         return ImportReport(errors=errors)
     catalog = _Catalog.load()
@@ -145,16 +158,87 @@ def import_products(stream: IO, progress: Callable[[int], None] | None = None) -
     return _write(rows, catalog.products_in(rows), progress)
 
 
-def _read_csv(stream: IO) -> tuple[int, list[str], list[tuple[int, list[str]]]]:
-    """Read the header and every non-blank record, each with the line it starts on."""
+def _read_csv(stream: IO, columns: tuple[str, ...]) -> tuple[int, list[str], list[tuple[int, list[str]]]]:
+    """Read the header and every non-blank record, each with the line it starts on.
+
+    A file that is not CSV text at all (a workbook, a PDF ...) is one error that says what it looks like,
+    and a file separated by semicolons (Excel's CSV where the decimal separator is a comma) is read as such.
+    """
+    try:
+        head, stream = _peek(stream)  # a text stream decodes as it is read
+    except UnicodeDecodeError:
+        raise _UnreadableFile(RowError(0, "", NOT_UTF8)) from None
+    looks_like = describe_non_csv(head)
+    if looks_like:
+        raise _UnreadableFile(RowError(0, "", not_csv_message(looks_like)))
     text = _as_text(stream)
     try:
-        return _read_records(text)
+        return _read_records(text, columns)
     except UnicodeDecodeError:
         raise _UnreadableFile(RowError(0, "", NOT_UTF8)) from None
     finally:
         if text is not stream:
             text.detach()  # leave the caller's binary stream open
+
+
+SNIFF_BYTES = 8192
+
+
+def _peek(stream: IO) -> tuple[bytes, IO]:
+    """The stream's first bytes (as UTF-8 for a text stream), and the stream to read from its start."""
+    head = stream.read(SNIFF_BYTES)
+    if stream.seekable():
+        stream.seek(0)
+    else:
+        rest = stream.read()
+        stream = io.BytesIO(head + rest) if isinstance(head, bytes) else io.StringIO(head + rest)
+    return (head if isinstance(head, bytes) else head.encode("utf-8", "replace")), stream
+
+
+# What a file is when it is not CSV: by its first bytes (magic numbers), then by how its text starts.
+_MAGIC = (
+    (b"%PDF", "a PDF document"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls) or another old Office file"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"\xff\xfe", "UTF-16 text (Excel's “Unicode Text”)"),
+    (b"\xfe\xff", "UTF-16 text (Excel's “Unicode Text”)"),
+    (b"{\\rtf", "an RTF document"),
+)
+_ZIPPED = (
+    (b"xl/", "an Excel workbook (.xlsx)"),
+    (b"word/", "a Word document (.docx)"),
+    (b"opendocument.spreadsheet", "an OpenDocument spreadsheet (.ods)"),
+    (b"opendocument.text", "an OpenDocument text (.odt)"),
+)
+_MARKUP = (("<!doctype html", "a web page (HTML)"), ("<html", "a web page (HTML)"), ("<?xml", "an XML document"))
+
+
+def describe_non_csv(head: bytes) -> str | None:
+    """What a file whose first bytes are ``head`` looks like when it is not CSV text; None when it could be."""
+    if head.startswith(b"PK\x03\x04"):
+        return next((what for marker, what in _ZIPPED if marker in head), "a ZIP archive")
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    if b"\x00" in head:
+        return "a binary file, not text"
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n").decode("utf-8", "replace").lower()
+    for marker, what in _MARKUP:
+        if start.startswith(marker):
+            return what
+    if start[:1] in ("{", "["):
+        return "JSON"
+    return None
+
+
+def not_csv_message(looks_like: str) -> str:
+    """The one message for a file that is not CSV, saying what it looks like."""
+    return (
+        f"this file looks like {looks_like}, not CSV text; in the spreadsheet, save it as “CSV UTF-8” and import that"
+    )
 
 
 def _as_text(stream: IO) -> IO[str]:
@@ -164,9 +248,26 @@ def _as_text(stream: IO) -> IO[str]:
     return stream
 
 
-def _read_records(stream: IO[str]) -> tuple[int, list[str], list[tuple[int, list[str]]]]:
+# Excel writes CSV with its list separator: a comma in English locales, a semicolon where the comma is decimal.
+DELIMITERS = (",", ";", "\t")
+
+
+def _delimiter(first_line: str, columns: tuple[str, ...]) -> str:
+    """The separator under which the header names the most of ``columns`` (a comma when none does better)."""
+
+    def known(delimiter: str) -> int:
+        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        return len({cell.strip() for cell in cells} & set(columns))
+
+    return max(DELIMITERS, key=known)
+
+
+def _read_records(stream: IO[str], columns: tuple[str, ...]) -> tuple[int, list[str], list[tuple[int, list[str]]]]:
     """Split the text into the header and the records after it; blank lines are skipped but counted."""
-    reader = csv.reader(_without_bom(stream))
+    lines = _without_bom(stream)
+    first = next(lines, "")
+    delimiter = _delimiter(first, columns)
+    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
     header: tuple[int, list[str]] | None = None
     records: list[tuple[int, list[str]]] = []
     end_of_last = 0
@@ -181,7 +282,7 @@ def _read_records(stream: IO[str]) -> tuple[int, list[str], list[tuple[int, list
                 message = f"the file has more than {MAX_IMPORT_ROWS:,} rows; split it into smaller files"
                 raise _UnreadableFile(RowError(line, "", message))
             else:
-                records.append((line, cells))
+                records.append((line, _decimal_points(cells) if delimiter == ";" else cells))
     except csv.Error as exc:
         raise _UnreadableFile(RowError(reader.line_num, "", f"this is not valid CSV ({exc})")) from None
     if header is None:
@@ -195,18 +296,37 @@ def _without_bom(stream: IO[str]) -> Iterator[str]:
     return itertools.chain([first.removeprefix("\ufeff")], stream)
 
 
-def _check_header(line: int, header: list[str]) -> list[RowError]:
-    """Every column named once, none missing, none unknown."""
+def _decimal_points(cells: list[str]) -> list[str]:
+    """Numbers a semicolon-separated file writes with a decimal comma (97,5), as the rules read them (97.5)."""
+    return [decimal_comma(cell) for cell in cells]
+
+
+def _check_header(line: int, header: list[str], columns: tuple[str, ...], kind: str) -> list[RowError]:
+    """Every column named once, none missing, none unknown; a header that names none of them is one error."""
+    if not set(header) & set(columns):
+        return [RowError(line, "", _not_this_kind(header, kind))]
     errors = []
     seen: set[str] = set()
     for name in header:
         if name in seen:
             errors.append(RowError(line, name, "this column appears more than once"))
-        elif name not in PRODUCT_COLUMNS:
+        elif name not in columns:
             errors.append(RowError(line, name or "(blank)", "unknown column"))
         seen.add(name)
-    errors.extend(RowError(line, name, "missing column") for name in PRODUCT_COLUMNS if name not in seen)
+    errors.extend(RowError(line, name, "missing column") for name in columns if name not in seen)
     return errors
+
+
+def _not_this_kind(header: list[str], kind: str) -> str:
+    """Why a header naming none of ``kind``'s columns was refused: another kind's file, or what it starts with."""
+    for other, columns in FILE_COLUMNS.items():
+        if other != kind and len(set(header) & set(columns)) * 2 > len(columns):
+            return f"this is a file of {other}, not of {kind}: import it as {other}"
+    start = ", ".join(cell[:30] for cell in header[:4])
+    return (
+        f"the first line should name the {kind} columns ({', '.join(FILE_COLUMNS[kind][:3])} ...), "
+        f"but it starts “{start[:80]}”: export the {kind} to see the layout"
+    )
 
 
 @dataclass
@@ -257,13 +377,13 @@ def _check_rows(header: list[str], records, catalog: _Catalog) -> tuple[list[dic
     return rows, errors
 
 
-def _parse_row(line: int, header: list[str], cells: list[str]) -> tuple[dict, list[RowError]]:
-    """Read one record's cells by the catalog's rules; a cell that breaks its rule becomes an error instead."""
+def _parse_row(line: int, header: list[str], cells: list[str], read=product_values) -> tuple[dict, list[RowError]]:
+    """Read one record's cells by the catalog's rules (``read``); a cell that breaks its rule becomes an error."""
     extra = cells[len(header) :]
     if len(cells) < len(header) or any(cell.strip() for cell in extra):
         return {}, [RowError(line, "", f"this row has {len(cells)} cells, the header {len(header)}")]
     # The export put a quote before text a spreadsheet would run (=, +, -, @ ...); take it off first.
-    values, errors = product_values({column: unguard(cell) for column, cell in zip(header, cells, strict=False)})
+    values, errors = read({column: unguard(cell) for column, cell in zip(header, cells, strict=False)})
     return values, [RowError(line, column, errors[column]) for column in header if column in errors]
 
 
@@ -344,7 +464,7 @@ def _write_batch(batch: list[dict], products: dict[str, Product], report: Import
         product = products.get(fields["catalog_number"])
         if product is None:
             new.append({**fields, "description_html": description_to_html(fields.get("description"))})
-        elif _update_product(product, fields):
+        elif _set_changed(product, fields):
             report.updated += 1
         else:
             report.unchanged += 1
@@ -359,9 +479,197 @@ def _write_batch(batch: list[dict], products: dict[str, Product], report: Import
     report.created += len(new)
 
 
-def _update_product(product: Product, fields: dict) -> bool:
-    """Set the fields that differ, so that only real changes are saved, versioned and audited; True if any did."""
-    changed = {name: value for name, value in fields.items() if getattr(product, name) != value}
+def _set_changed(record, fields: dict) -> bool:
+    """Set the fields that differ, so that only real changes are saved, versioned and audited; True if any did.
+
+    Products, donors and lots alike."""
+    changed = {name: value for name, value in fields.items() if getattr(record, name) != value}
     for name, value in changed.items():
-        setattr(product, name, value)
+        setattr(record, name, value)
     return bool(changed)
+
+
+# Donors and lots: the same file format as seeds/donors.csv and seeds/lots.csv, read by the same rules.
+# Both tables are small beside the products (a donor gives a few lots), so rows go through the unit of
+# work one by one: every change is versioned and audited as a back-office save would be.
+
+
+def export_donors(stream: IO[str]) -> int:
+    """Write every donor, with their HLA alleles, as CSV ordered by code; return how many."""
+    query = select(Donor).order_by(Donor.code).options(selectinload(Donor.alleles))
+    writer = SafeWriter(stream)
+    writer.writerow(DONOR_COLUMNS)
+    count = 0
+    for donor in db.session.scalars(query):
+        writer.writerow([_format_cell(value) for value in _donor_cells(donor)])
+        count += 1
+    return count
+
+
+def _donor_cells(donor: Donor) -> list:
+    """One donor's values in DONOR_COLUMNS order."""
+    return [
+        donor.code, donor.sex, donor.age, donor.ethnicity, donor.bmi, donor.blood_type, donor.hla_typing,
+        donor.cmv_status, donor.ebv_status, donor.smoking, donor.disease_state, donor.recallable, donor.donations,
+    ]  # fmt: skip
+
+
+def export_lots(stream: IO[str]) -> int:
+    """Write every lot, naming its product by catalog number and its donor by code, ordered by lot number."""
+    query = (
+        select(Lot, Product.catalog_number, Donor.code)
+        .join(Product, Lot.product_id == Product.id)
+        .join(Donor, Lot.donor_id == Donor.id)
+        .order_by(Lot.lot_number)
+    )
+    writer = SafeWriter(stream)
+    writer.writerow(LOT_COLUMNS)
+    count = 0
+    for lot, catalog_number, donor_code in db.session.execute(query):
+        cells = {"catalog_number": catalog_number, "donor_code": donor_code}
+        writer.writerow([_format_cell(cells.get(c, getattr(lot, c, None))) for c in LOT_COLUMNS])
+        count += 1
+    return count
+
+
+def import_donors(stream: IO) -> ImportReport:
+    """Create or update donors (and their HLA alleles) by code from a CSV stream, all or nothing."""
+    return _import_records(stream, "donors", donor_values, _check_donors, _write_donor)
+
+
+def import_lots(stream: IO) -> ImportReport:
+    """Create or update lots by lot number from a CSV stream, all or nothing; products and donors must exist."""
+    return _import_records(stream, "lots", lot_values, _check_lots, _write_lot)
+
+
+def _import_records(stream: IO, kind: str, read, check_all, write_one) -> ImportReport:
+    """Read, check every row, and only then write them all in one transaction (the products' import, row by row)."""
+    columns = FILE_COLUMNS[kind]
+    try:
+        header_line, header, records = _read_csv(stream, columns)
+    except _UnreadableFile as exc:
+        return ImportReport(errors=[exc.error])
+    errors = _check_header(header_line, header, columns, kind)
+    if errors:
+        return ImportReport(errors=errors)
+    rows, errors = [], []
+    for line, cells in records:
+        values, row_errors = _parse_row(line, header, cells, read)
+        errors += row_errors
+        if not row_errors:
+            rows.append((line, values))
+    context, more_errors = check_all(rows)
+    errors += more_errors
+    if errors:
+        return ImportReport(errors=sorted(errors, key=lambda e: e.row))
+    report = ImportReport()
+    try:
+        for _, values in rows:
+            write_one(values, context, report)
+        db.session.commit()
+    except (IntegrityError, StaleDataError):
+        db.session.rollback()
+        return ImportReport(errors=[RowError(0, "", "the catalog changed during the import; nothing was imported")])
+    return report
+
+
+def _once_each(rows, column: str) -> list[RowError]:
+    """An error for each row whose ``column`` an earlier row of the file has already."""
+    seen: dict[str, int] = {}
+    errors = []
+    for line, values in rows:
+        key = values[column]
+        if key in seen:
+            errors.append(RowError(line, column, f"{key} is also on row {seen[key]}"))
+        seen.setdefault(key, line)
+    return errors
+
+
+def _by_key(model, column, keys: list[str], *options) -> dict:
+    """The records whose ``column`` is one of ``keys``, by that key, fetched a chunk at a time."""
+    found = {}
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        query = select(model).where(column.in_(keys[start : start + LOOKUP_CHUNK])).options(*options)
+        found.update((getattr(record, column.key), record) for record in db.session.scalars(query))
+    return found
+
+
+def _check_donors(rows) -> tuple[dict, list[RowError]]:
+    """Each code once in the file; the donors the rows update, by code."""
+    codes = [values["code"] for _, values in rows]
+    return _by_key(Donor, Donor.code, codes, selectinload(Donor.alleles)), _once_each(rows, "code")
+
+
+def _check_lots(rows) -> tuple[dict, list[RowError]]:
+    """Each lot number once; every product and donor named exists. Returns the lots, products and donors."""
+    errors = _once_each(rows, "lot_number")
+    products = _by_key(Product, Product.catalog_number, sorted({v["catalog_number"] for _, v in rows}))
+    donors = _by_key(Donor, Donor.code, sorted({v["donor_code"] for _, v in rows}))
+    for line, values in rows:
+        if values["catalog_number"] not in products:
+            errors.append(RowError(line, "catalog_number", f"there is no product {values['catalog_number']}"))
+        if values["donor_code"] not in donors:
+            errors.append(
+                RowError(line, "donor_code", f"there is no donor {values['donor_code']}: import donors first")
+            )
+    lots = _by_key(Lot, Lot.lot_number, [values["lot_number"] for _, values in rows])
+    return {"lots": lots, "products": products, "donors": donors}, errors
+
+
+def _write_donor(values: dict, donors: dict[str, Donor], report: ImportReport) -> None:
+    """Create or update one donor from a checked row."""
+    values = dict(values)
+    code, alleles = values.pop("code"), values.pop("hla")
+    values.update(cmv_status=values.pop("cmv"), ebv_status=values.pop("ebv"))
+    donor = donors.get(code)
+    if donor is None:
+        donor = Donor(code=code, **values, alleles=[DonorAllele(allele=a) for a in alleles])
+        db.session.add(donor)
+        report.created += 1
+        return
+    changed = _set_changed(donor, values)
+    if [a.allele for a in donor.alleles] != alleles:
+        donor.alleles = [DonorAllele(allele=a) for a in alleles]
+        changed = True
+    if changed:
+        report.updated += 1
+    else:
+        report.unchanged += 1
+
+
+def _write_lot(values: dict, context: dict, report: ImportReport) -> None:
+    """Create or update one lot from a checked row."""
+    values = dict(values)
+    number = values.pop("lot_number")
+    values["product"] = context["products"][values.pop("catalog_number")]
+    values["donor"] = context["donors"][values.pop("donor_code")]
+    lot = context["lots"].get(number)
+    if lot is None:
+        db.session.add(Lot(lot_number=number, **values))
+        report.created += 1
+    elif _set_changed(lot, values):
+        report.updated += 1
+    else:
+        report.unchanged += 1
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """One kind of catalog file: its columns, its key, and how it is exported and imported."""
+
+    name: str
+    key: str
+    export: Callable[[IO[str]], int]
+    import_file: Callable[[IO], ImportReport]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The file's header, in the export's order."""
+        return FILE_COLUMNS[self.name]
+
+
+FILE_KINDS = {
+    "products": FileKind("products", "catalog_number", export_products, import_products),
+    "donors": FileKind("donors", "code", export_donors, import_donors),
+    "lots": FileKind("lots", "lot_number", export_lots, import_lots),
+}

@@ -32,8 +32,9 @@ SHIPPING_CONDITIONS = {
     "ln2": "LN2 dry shipper",
 }
 SEXES = {"F": "Female", "M": "Male"}
-SEROSTATUS = {"positive": "Positive", "negative": "Negative"}
-SMOKING = {"none": "Non-smoker", "tobacco": "Tobacco", "vape": "Vape", "thc": "THC"}
+# "Not tested" is a choice staff make, never a default: a buyer filtering on CMV negative must not get it.
+SEROSTATUS = {"positive": "Positive", "negative": "Negative", "not_tested": "Not tested"}
+SMOKING = {"none": "Non-smoker", "tobacco": "Tobacco", "vape": "Vape", "thc": "THC", "unknown": "Not recorded"}
 LOT_STATUSES = {
     "available": "Available",
     "reserved": "Reserved",

@@ -15,7 +15,17 @@ from decimal import Decimal
 
 from sqlalchemy import String
 
-from shop.catalog.models import CONTAINERS, FORMATS, GRADES, SHIPPING_CONDITIONS, Product
+from shop.catalog.models import (
+    CONTAINERS,
+    FORMATS,
+    GRADES,
+    LOT_STATUSES,
+    SEROSTATUS,
+    SEXES,
+    SHIPPING_CONDITIONS,
+    SMOKING,
+    Product,
+)
 from shop.urls import SLUG_MESSAGE, is_slug
 
 # PostgreSQL's INTEGER and BIGINT: a bigger value would fail the whole transaction when it is written.
@@ -132,15 +142,51 @@ def lead_time_days(text: str) -> int:
     return int(text)
 
 
+# How people write a cell count: 1e7, 1×10^7, 1 x 10^7, 1·10⁷, 10 million, 2.5 billion, 10,000,000.
+_TIMES_TEN = re.compile(r"(\d+(?:\.\d+)?)\s*[x×*·]\s*10\s*(?:\^\s*|\*\*\s*)?([+-]?\d{1,2}|[⁺⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})")
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻", "0123456789+-")
+_IN_WORDS = re.compile(r"(\d+(?:\.\d+)?)\s*(thousand|million|billion|k|m|mio|mn|bn|b)", re.IGNORECASE)
+_WORD_VALUES = {"thousand": 3, "k": 3, "million": 6, "m": 6, "mio": 6, "mn": 6, "billion": 9, "bn": 9, "b": 9}
+_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+|\d{1,3}(?:[ \u00a0\u202f]\d{3})+")
+CELL_COUNT_TEXT_LIMIT = 60  # longer than any way of writing a count people use
+CELL_COUNT_MESSAGE = "A positive whole number of cells, like 25000000, 2.5e7, 2.5×10^7 or 25 million."
+
+
+def _cell_number(text: str) -> Decimal | None:
+    """The number a cell count is written as, or None when it is written in none of the ways people write one."""
+    if _GROUPED.fullmatch(text):
+        return Decimal(re.sub(r"\D", "", text))
+    if match := _TIMES_TEN.fullmatch(text):
+        return Decimal(match[1]).scaleb(int(match[2].translate(_SUPERSCRIPTS)))
+    if match := _IN_WORDS.fullmatch(text):
+        return Decimal(match[1]).scaleb(_WORD_VALUES[match[2].lower()])
+    return _decimal(text)
+
+
 def cell_count(text: str) -> int | None:
-    """A positive whole number of cells, written plainly or in scientific notation (2.5e7); empty is None."""
+    """A positive whole number of cells, written plainly, in scientific notation or in words; empty is None.
+
+    ``25000000``, ``25,000,000``, ``2.5e7``, ``2.5×10^7``, ``2.5x10^7``, ``2.5 × 10⁷`` and ``25 million``
+    all mean the same count (a zero too many is easy to type and hard to see in ``250000000``).
+    """
     text = text.strip()
     if not text:
         return None
-    value = _decimal(text)
+    value = _cell_number(text)
     if value is None or not 0 < value <= MAX_BIGINT or value != value.to_integral_value():
-        raise RuleError("A positive whole number of cells, like 25000000 or 2.5e7.")
+        raise RuleError(CELL_COUNT_MESSAGE)
     return int(value)
+
+
+def cell_count_text(count: int | None) -> str:
+    """A cell count as people read it, for showing what was understood: 25,000,000 (2.5 × 10⁷)."""
+    if count is None:
+        return ""
+    digits = str(count).rstrip("0")
+    exponent = len(str(count)) - 1
+    mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    power = str(exponent).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"{count:,} ({mantissa} × 10{power})" if exponent >= 3 else f"{count:,}"
 
 
 def whole_number(low: int, high: int, message: str) -> Rule:
@@ -188,9 +234,9 @@ def currency(text: str) -> str:
 
 
 def choice(codes: Mapping[str, str]) -> Rule:
-    """A rule for one of ``codes`` (a format of "fresh" or "cryopreserved" ...), in any case."""
+    """A rule for one of ``codes`` ("fresh", "cryopreserved" ...) or its label ("Not tested"), in any case."""
 
-    by_lower_case = {code.lower(): code for code in codes}
+    by_lower_case = {label.lower(): code for code, label in codes.items()} | {code.lower(): code for code in codes}
 
     def rule(text: str) -> str:
         code = by_lower_case.get(text.strip().lower())
@@ -423,6 +469,99 @@ def product_value(name: str, text: str):
         default = PRODUCT_DEFAULTS[name]
         return list(default) if isinstance(default, list) else default
     return PRODUCT_RULES[name](text)
+
+
+# A number written with a decimal comma (97,5 or 1.900,00), as a semicolon-separated file writes numbers.
+_DECIMAL_COMMA = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+(?:[eE][+-]?\d{1,3})?")
+
+
+def decimal_comma(text: str) -> str:
+    """A number written with a decimal comma as the same number with a point (97,5 -> 97.5); other text as it is.
+
+    Excel in locales whose decimal separator is a comma writes CSV with semicolons and numbers like 97,5
+    or 1.900,00; a comma-separated file never holds such a cell unquoted, so only those files are read so.
+    """
+    stripped = text.strip()
+    if not _DECIMAL_COMMA.fullmatch(stripped):
+        return text
+    return stripped.replace(".", "").replace(",", ".")
+
+
+# Donors and lots as files write them (an import, the seeds) -------------------------------------
+
+
+def required(rule: Rule) -> Rule:
+    """``rule``, except that an empty value is refused: a value nobody chose is never stored."""
+
+    def checked(text: str):
+        if not text.strip():
+            raise RuleError("A value is required: choose one (or “not tested” where there is one).")
+        return rule(text)
+
+    return checked
+
+
+# Every donor column of a file, in the export's order (seeds/donors.csv is such a file).
+DONOR_FIELDS = (
+    "code", "sex", "age", "ethnicity", "bmi", "blood_type", "hla", "cmv", "ebv", "smoking", "disease_state",
+    "recallable", "donations",
+)  # fmt: skip
+DONOR_RULES: dict[str, Rule] = {
+    "code": donor_code,
+    "sex": required(choice(SEXES)),
+    "age": donor_age,
+    "ethnicity": text(60),
+    "bmi": bmi,
+    "blood_type": text(4),
+    "hla": hla_typing,
+    "cmv": required(choice(SEROSTATUS)),
+    "ebv": required(choice(SEROSTATUS)),
+    "smoking": required(choice(SMOKING)),
+    "disease_state": lambda value: text(120)(value.strip()) or None,
+    "recallable": boolean,
+    "donations": donations,
+}
+LOT_PERCENTAGES = ("viability", "purity", "cd3_pct", "cd4_pct", "cd8_pct", "cd19_pct", "cd14_pct", "cd56_pct")
+# Every lot column of a file, in the export's order (seeds/lots.csv is such a file).
+LOT_FIELDS = (
+    "lot_number", "catalog_number", "donor_code", "collected_on", "frozen_on", "total_cells", *LOT_PERCENTAGES,
+    "units_available", "status",
+)  # fmt: skip
+LOT_RULES: dict[str, Rule] = {
+    "lot_number": lot_number,
+    "catalog_number": catalog_number,
+    "donor_code": donor_code,
+    "collected_on": required(iso_date),
+    "frozen_on": iso_date,
+    "total_cells": cell_count,
+    **dict.fromkeys(LOT_PERCENTAGES, percentage),
+    "units_available": units_in_stock,
+    "status": required(choice(LOT_STATUSES)),
+}
+
+
+def read_fields(texts: Mapping[str, str], field_rules: Mapping[str, Rule]) -> tuple[dict, dict[str, str]]:
+    """Each field's text read by its rule: (values by field, error by field); a missing field is empty."""
+    values, errors = {}, {}
+    for name, rule in field_rules.items():
+        try:
+            values[name] = rule(texts.get(name) or "")
+        except RuleError as exc:
+            errors[name] = str(exc)
+    return values, errors
+
+
+def donor_values(texts: Mapping[str, str]) -> tuple[dict, dict[str, str]]:
+    """A donor's fields as a file writes them, read by their rules: (values by field, error by field)."""
+    return read_fields(texts, DONOR_RULES)
+
+
+def lot_values(texts: Mapping[str, str]) -> tuple[dict, dict[str, str]]:
+    """A lot's fields as a file writes them, read by their rules and checked together (the dates' order)."""
+    values, errors = read_fields(texts, LOT_RULES)
+    if not errors.keys() & {"collected_on", "frozen_on"}:
+        errors |= lot_dates(values["collected_on"], values["frozen_on"])
+    return values, errors
 
 
 # Helpers ----------------------------------------------------------------------------------------

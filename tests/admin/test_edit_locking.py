@@ -15,7 +15,7 @@ from tests.admin.forms import form_fields
 from tests.conftest import STAFF_PASSWORD
 from tests.factories import CategoryFactory, DonorFactory, LotFactory, ProductFactory
 
-STALE = "someone else changed this record after you opened it. Open it again to see their changes"
+STALE = "Not saved: someone else changed this record after you opened it."
 NO_VERSION = "the form didn't say which version of the record it was opened on. Open the record again"
 # Values a hand-built POST might put in expected_version instead of the one the form was opened on.
 BAD_VERSIONS = ["abc", "1.0", " 1", "0", "-1", "99999999999999999999", "' OR 1=1 --", "١"]

@@ -164,7 +164,8 @@ def test_a_product_value_gets_one_verdict_on_every_path(client, auth, db, pbmc, 
 
 DONOR = {
     "code": "D20001", "sex": "F", "age": "34", "ethnicity": "", "bmi": "", "blood_type": "", "hla": "A*02:01",
-    "cmv": "positive", "ebv": "negative", "smoking": "", "disease_state": "", "recallable": "false", "donations": "1",
+    "cmv": "positive", "ebv": "negative", "smoking": "none", "disease_state": "", "recallable": "false",
+    "donations": "1",
 }  # fmt: skip
 HLA_CASES = [
     ("A*02:01 B*07:02", ["A*02:01", "B*07:02"]),
@@ -185,12 +186,21 @@ DONOR_CASES = [("hla", typed, stored) for typed, stored in HLA_CASES] + [
     ("age", "101", REFUSED),
     ("bmi", "22.4", 22.4),
     ("bmi", "9", REFUSED),
+    # Buyers filter on these: nothing is stored that nobody chose, and "not tested" is a choice of its own.
+    ("cmv", "not_tested", "not_tested"),
+    ("cmv", "Not tested", "not_tested"),
+    ("cmv", "", REFUSED),
+    ("ebv", "", REFUSED),
+    ("sex", "", REFUSED),
+    ("smoking", "", REFUSED),
+    ("smoking", "unknown", "unknown"),
 ]
+DONOR_ATTRIBUTES = {"cmv": "cmv_status", "ebv": "ebv_status"}
 
 
 def donor_through_the_form(client, fields: dict):
     data = {name: value for name, value in fields.items() if name not in ("hla", "cmv", "ebv", "recallable")}
-    data.update(hla_text=fields["hla"], cmv_status=fields["cmv"], ebv_status=fields["ebv"], smoking="none")
+    data.update(hla_text=fields["hla"], cmv_status=fields["cmv"], ebv_status=fields["ebv"])
     response = client.post("/admin/donor/new/", data=data)
     return html.unescape(response.text) if response.status_code == 200 else ""
 
@@ -215,7 +225,7 @@ def _stored_donor(field: str):
     donor = db.session.scalar(select(Donor).order_by(Donor.id.desc()).limit(1))
     if donor is None:
         return REFUSED
-    value = [a.allele for a in donor.alleles] if field == "hla" else getattr(donor, field)
+    value = [a.allele for a in donor.alleles] if field == "hla" else getattr(donor, DONOR_ATTRIBUTES.get(field, field))
     db.session.delete(donor)
     db.session.commit()
     return value
