@@ -56,6 +56,8 @@ def register_blueprints(app: Flask) -> None:
     from shop.blog.views import bp as blog_bp
     from shop.catalog.views import bp as catalog_bp
     from shop.main import bp as main_bp
+    from shop.payments import init_app as init_payments
+    from shop.payments.views import bp as payments_bp
     from shop.subscriptions import init_app as init_subscriptions
     from shop.subscriptions.views import bp as subscriptions_bp
 
@@ -64,6 +66,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(blog_bp)
     app.register_blueprint(subscriptions_bp)
     init_subscriptions(app)  # listens to the blog's publish signal; gives the outbox worker its jobs
+    if app.config.get("STRIPE_SECRET_KEY"):  # without Stripe: quotes only, no cart or pay buttons
+        app.register_blueprint(payments_bp)
+        init_payments(app)  # the worker ends checkouts whose time ran out
     app.register_blueprint(accounts_bp)
     init_admin(app)
 

@@ -1,0 +1,12 @@
+"""Online payment with Stripe Checkout: the cart, orders, the webhook and the one fulfilment function."""
+
+from flask import Flask
+
+from shop.mail import worker
+
+
+def init_app(app: Flask) -> None:
+    """Give the outbox worker the job that ends checkouts whose time ran out (their held units go back)."""
+    from shop.payments import services
+
+    worker.register_job(services.release_stale_checkouts)
