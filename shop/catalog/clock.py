@@ -11,5 +11,5 @@ STOCK = "stock"
 def register_catalog_clock() -> None:
     """Catalog saves move the catalog's clock; updates of stock columns alone count as the "stock" kind."""
     content_clock.track("catalog", Category, Product, Donor, DonorAllele, Lot)
-    content_clock.track_kind("catalog", STOCK, Lot, ("units_available", "status"))
+    content_clock.track_kind("catalog", STOCK, Lot, ("units_available", "units_reserved", "status"))
     content_clock.track_kind("catalog", STOCK, Product, ("active",))

@@ -201,6 +201,7 @@ class Lot(db.Model):
     __tablename__ = "lot"
     __table_args__ = (
         CheckConstraint("units_available >= 0", name="units_not_negative"),
+        CheckConstraint("units_reserved >= 0", name="reserved_not_negative"),
         CheckConstraint("viability IS NULL OR (viability >= 0 AND viability <= 100)", name="viability_percent"),
         CheckConstraint("purity IS NULL OR (purity >= 0 AND purity <= 100)", name="purity_percent"),
         Index(
@@ -227,7 +228,10 @@ class Lot(db.Model):
     cd19_pct: Mapped[float | None] = mapped_column(Float)
     cd14_pct: Mapped[float | None] = mapped_column(Float)
     cd56_pct: Mapped[float | None] = mapped_column(Float)
+    # Units anyone may still ask for; units held for someone (a quote, an open checkout) are not in it but in
+    # units_reserved until they are sold or released (shop/catalog/stock.py moves both).
     units_available: Mapped[int] = mapped_column(Integer, default=0)
+    units_reserved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(20), default="available", index=True)
     # Optimistic locking: an UPDATE must name the version it read (see shop/admin).
     version: Mapped[int] = mapped_column(Integer, server_default="1")
