@@ -76,7 +76,8 @@ class _StripeCall:
         return False
 
 
-def _session(data) -> CheckoutSession:
+def _session(found) -> CheckoutSession:
+    data = found.to_dict()
     metadata = data.get("metadata") or {}
     items = (data.get("line_items") or {}).get("data") or []
     expires = data.get("expires_at")
@@ -153,7 +154,8 @@ def refund_payment(payment_intent: str, amount_cents: int, idempotency_key: str)
             params={"payment_intent": payment_intent, "amount": amount_cents},
             options={"idempotency_key": idempotency_key},
         )
-    return {"id": refund["id"], "status": refund.get("status"), "amount": refund.get("amount")}
+    data = refund.to_dict()
+    return {"id": data["id"], "status": data.get("status"), "amount": data.get("amount")}
 
 
 def verified_event(payload: bytes, signature: str | None) -> dict:
