@@ -15,6 +15,7 @@ from shop.admin.audit_log import AuditView
 from shop.admin.catalog import CategoryView, DonorView, LotView, ProductView
 from shop.admin.catalog_csv import CatalogCSVView
 from shop.admin.dashboard import DashboardView
+from shop.admin.orders import OrderView
 from shop.admin.outbox import OutboxView
 from shop.admin.posts import PostEditorView, TopicView
 from shop.admin.subscribers import SubscriberView
@@ -23,6 +24,7 @@ from shop.blog.models import Topic
 from shop.catalog.models import Category, Donor, Lot, Product
 from shop.extensions import db
 from shop.mail.models import OutboxMessage
+from shop.payments.models import Order
 from shop.security_headers import csp_nonce
 from shop.subscriptions.models import Subscriber
 
@@ -45,6 +47,7 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(PostEditorView(name="Posts", endpoint="posts", category="Blog"))
     admin.add_view(TopicView(Topic, db, name="Topics", category="Blog"))
     admin.add_view(SubscriberView(Subscriber, db, name="Subscribers", endpoint="subscribers", category="Blog"))
+    admin.add_view(OrderView(Order, db, name="Orders", endpoint="order", category="Sales"))
     admin.add_view(OutboxView(OutboxMessage, db, name="Mail outbox", endpoint="outbox"))
     admin.add_view(UserView(User, db, name="Staff", endpoint="users"))
     admin.add_view(AuditView(audit.AuditEntry, db, name="Audit log", endpoint="audit"))

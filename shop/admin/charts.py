@@ -62,3 +62,48 @@ def line_chart(series: list[tuple[date, int]], width: int = 640, height: int = 2
         # A row a week, ending with the latest day.
         rows=[(format_date(series[i][0]), series[i][1]) for i in range(len(series) - 1, -1, -7)][::-1],
     )
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar: where it stands, its label and value."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+    value: int
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """Bars over weeks (or any periods), the y axis ticks, and the numbers for a table beside it."""
+
+    width: int
+    height: int
+    bars: list[Bar]
+    y_ticks: list[tuple[float, int]]
+    total: int
+
+
+def bar_chart(series: list[tuple[date, int]], width: int = 640, height: int = 220) -> BarChart:
+    """Lay out ``series`` (period start, value), oldest first, as bars for an SVG of ``width`` by ``height``."""
+    top = _nice_top(max((n for _, n in series), default=0))
+    inner_w, inner_h = width - PAD_LEFT - PAD_RIGHT, height - PAD_TOP - PAD_BOTTOM
+    slot = inner_w / max(1, len(series))
+    bars = []
+    for i, (start, value) in enumerate(series):
+        bar_h = round(inner_h * value / top, 1)
+        bars.append(
+            Bar(
+                x=round(PAD_LEFT + slot * i + slot * 0.15, 1),
+                y=round(PAD_TOP + inner_h - bar_h, 1),
+                width=round(slot * 0.7, 1),
+                height=bar_h,
+                label=format_date(start),
+                value=value,
+            )
+        )
+    ticks = [(round(PAD_TOP + inner_h * (1 - v / top), 1), v) for v in (0, top // 2, top)]
+    return BarChart(width=width, height=height, bars=bars, y_ticks=ticks, total=sum(n for _, n in series))

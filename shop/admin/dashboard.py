@@ -3,15 +3,17 @@
 from flask_admin import expose
 from flask_login import current_user
 
-from shop.admin.charts import line_chart
+from shop.admin.charts import bar_chart, line_chart
 from shop.admin.security import StaffIndexView
 from shop.catalog import services as catalog
 from shop.mail.services import counts_by_status as outbox_counts
+from shop.payments import stats as orders
 from shop.subscriptions import stats as subscribers
 
 
 class DashboardView(StaffIndexView):
-    """Catalog size by category, products without lots, lots running low; subscribers and the outbox, for who may."""
+    """Catalog size by category, products without lots, lots running low; subscribers, revenue and the outbox, for
+    who may."""
 
     @expose("/")
     def index(self):
@@ -23,6 +25,9 @@ class DashboardView(StaffIndexView):
                 "by_status": subscribers.counts_by_status(),
                 "by_topic": subscribers.counts_by_topic(),
             }
+        if current_user.can("orders.view"):
+            weeks = orders.revenue_per_week(12)
+            panels["revenue"] = bar_chart([(monday, cents // 100) for monday, cents in weeks])
         if current_user.can("mail.view"):
             panels["outbox"] = outbox_counts()
         return self.render("admin/dashboard.html", catalog=catalog.catalog_health(), **panels)

@@ -9,6 +9,7 @@ Calls made: ``POST /v1/checkout/sessions`` (with an Idempotency-Key),
 ``POST /v1/checkout/sessions/{id}/expire`` and ``POST /v1/refunds``.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -159,10 +160,15 @@ def refund_payment(payment_intent: str, amount_cents: int, idempotency_key: str)
 
 
 def verified_event(payload: bytes, signature: str | None) -> dict:
-    """The event a webhook body carries, once its Stripe-Signature is checked (BadSignature otherwise)."""
+    """The event a webhook body carries, once its Stripe-Signature is checked (BadSignature otherwise: a missing,
+    forged or older than five minutes signature, or a body that is not a JSON object)."""
     secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
     try:
-        event = stripe.Webhook.construct_event(payload, signature or "", secret)
-    except (stripe.SignatureVerificationError, ValueError) as error:
+        text = payload.decode("utf-8")
+        stripe.WebhookSignature.verify_header(text, signature or "", secret, tolerance=300)
+        event = json.loads(text)
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as error:
         raise BadSignature(str(error)) from error
-    return event.to_dict()
+    if not isinstance(event, dict):
+        raise BadSignature("The body is not a Stripe event.")
+    return event
