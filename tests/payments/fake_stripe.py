@@ -71,6 +71,7 @@ class FakeStripe:
             self.requests: list[tuple[str, str, str | None]] = []  # method, path, Idempotency-Key
             self.idempotent: dict[str, tuple[int, dict]] = {}
             self.amount_override: dict[str, int] = {}
+            self.retrieve_delay = 0.0  # seconds a session retrieve takes, to widen a race
 
     def start(self) -> "FakeStripe":
         self.thread.start()
@@ -182,6 +183,7 @@ def _handler_for(fake: FakeStripe):
             query = _nested(parse_qsl(parts.query))
             match = re.fullmatch(r"/v1/checkout/sessions/([\w]+)", parts.path)
             if match:
+                time.sleep(fake.retrieve_delay)
                 session = fake.sessions.get(match[1])
                 if session is None:
                     return self._send(*_error(404, f"No such checkout.session: '{match[1]}'"))
