@@ -4,9 +4,11 @@ from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy.orm import selectinload
 
 from shop.admin.security import StaffModelView
 from shop.admin.strict_params import require_record_id
+from shop.catalog import rules
 from shop.extensions import db
 from shop.payments import services
 from shop.payments.models import STATUSES, Order
@@ -37,12 +39,11 @@ def _items(view, context, model, name):
 
 
 def parse_amount(raw: str) -> int | None:
-    """An amount typed in currency units ("350", "1,050.00") as cents; None when it isn't one."""
-    text = (raw or "").replace(",", "").strip()
-    whole, _, cents = text.partition(".")
-    if not whole.isdigit() or len(whole) > 9 or not (cents == "" or (cents.isdigit() and len(cents) <= 2)):
+    """An amount typed in currency units ("350", "1,050.00") as cents, by the catalog's price rule; None if not one."""
+    try:
+        return rules.price_cents(raw or "")
+    except rules.RuleError:
         return None
-    return int(whole) * 100 + int(cents.ljust(2, "0") or 0)
 
 
 class OrderView(StaffModelView):
@@ -81,6 +82,10 @@ class OrderView(StaffModelView):
     column_sortable_list = ("reference", "created_at", "status", "email", "total_cents", "paid_at")
     column_default_sort = ("id", True)
     details_template = "admin/orders/details.html"
+
+    def get_query(self):
+        """Orders with their items (the CSV lists them, after the request's session is gone)."""
+        return super().get_query().options(selectinload(Order.items))
 
     @expose("/refund/", methods=["POST"])
     def refund_view(self):
