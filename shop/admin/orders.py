@@ -27,7 +27,9 @@ BADGES = {
 
 
 def _status(view, context, model, name):
-    return Markup('<span class="badge badge-{}">{}</span>').format(BADGES.get(model.status, "light"), model.status_label)
+    return Markup('<span class="badge badge-{}">{}</span>').format(
+        BADGES.get(model.status, "light"), model.status_label
+    )
 
 
 def _money(view, context, model, name):

@@ -27,9 +27,7 @@ class CheckoutForm(FlaskForm):
     email = EmailField("E-mail (for the receipt)", validators=[DataRequired(), Length(max=MAX_ADDRESS_LENGTH)])
     name = StringField("Your name", validators=[DataRequired(), Length(max=120), _plain_text])
     institution = StringField("Institution", validators=[DataRequired(), Length(max=200), _plain_text])
-    shipping_address = TextAreaField(
-        "Shipping address", validators=[DataRequired(), Length(max=1000), _plain_text]
-    )
+    shipping_address = TextAreaField("Shipping address", validators=[DataRequired(), Length(max=1000), _plain_text])
     research_use = BooleanField(RESEARCH_USE, validators=[DataRequired("Please confirm research use only.")])
 
     def validate_email(self, field) -> None:

@@ -38,7 +38,6 @@ from shop.extensions import db
 from shop.mail.services import queue_email
 from shop.mail.worker import link_context
 from shop.models import utcnow
-from shop.templating import format_money
 from shop.payments import stripe_api
 from shop.payments.models import (
     EXPIRED,
@@ -58,6 +57,7 @@ from shop.payments.models import (
     StripeEvent,
 )
 from shop.payments.stripe_api import CheckoutSession, StripeUnavailable
+from shop.templating import format_money
 
 # A confirmed payment moves these to paid; an expired session or a failed async payment ends these.
 _OPEN = (PENDING, PROCESSING)
@@ -292,7 +292,9 @@ def _take_units_out(order: Order, via: str) -> None:
 
 def _mark_paid(order: Order, session: CheckoutSession, via: str) -> bool:
     """Paid, once: units out of stock, receipt and sales notice queued. False when it was paid already."""
-    if not _claim(order, PAYABLE + (EXPIRED,), status=PAID, paid_at=utcnow(), stripe_payment_intent=session.payment_intent):
+    if not _claim(
+        order, PAYABLE + (EXPIRED,), status=PAID, paid_at=utcnow(), stripe_payment_intent=session.payment_intent
+    ):
         return False
     _take_units_out(order, via)
     note(order, "paid", f"Paid {format_money(order.total_cents, order.currency)} through Stripe.", via)
@@ -328,16 +330,16 @@ def _apply_to_order(order: Order, session: CheckoutSession, via: str) -> None:
         if not _amount_matches(order, session):
             current_app.logger.error("Stripe session %s does not match order %s", session.id, order.reference)
             paid = format_money(session.amount_total or 0, session.currency or order.currency)
-            note(order, "amount_mismatch", f"Stripe says {paid} was paid; the order is "
-                 f"{format_money(order.total_cents, order.currency)}. Not marked paid: check the payment in Stripe.", via)  # fmt: skip
+            due = format_money(order.total_cents, order.currency)
+            message = f"Stripe says {paid} was paid; the order is {due}. Not marked paid: check the payment in Stripe."
+            note(order, "amount_mismatch", message, via)
             return
         _mark_paid(order, session, via)
     elif session.status == "complete" and session.payment_status == "unpaid":
         if _claim(order, (PENDING,), status=PROCESSING):
             note(order, "processing", "Checkout completed; the payment (bank debit or transfer) is on its way.", via)
-    elif session.status == "expired":
-        if _claim(order, _OPEN, status=EXPIRED):
-            _release_held(order, "The checkout expired without payment; the units went back to stock.", via)
+    elif session.status == "expired" and _claim(order, _OPEN, status=EXPIRED):
+        _release_held(order, "The checkout expired without payment; the units went back to stock.", via)
 
 
 def fail_checkout(session_id: str, via: str, event: tuple[str, str] | None = None) -> Order | None:
@@ -374,7 +376,9 @@ def record_refund(charge: dict, via: str, event: tuple[str, str] | None = None) 
     refunded = charge.get("amount_refunded")
     if order is not None and isinstance(refunded, int) and refunded > order.amount_refunded_cents:
         status = REFUNDED if refunded >= order.total_cents else PARTIALLY_REFUNDED
-        if _claim(order, (PAID, PARTIALLY_REFUNDED), status=status, amount_refunded_cents=min(refunded, order.total_cents)):
+        if _claim(
+            order, (PAID, PARTIALLY_REFUNDED), status=status, amount_refunded_cents=min(refunded, order.total_cents)
+        ):
             note(order, "refunded", f"Refunded {format_money(refunded, order.currency)} in all.", via)
     _record_event(event, order, order is not None)
     db.session.commit()
@@ -441,4 +445,3 @@ def refund_order(order: Order, amount_cents: int, staff: str) -> str:
          f"{refund['status']}.", f"back office: {staff}")  # fmt: skip
     db.session.commit()
     return refund["id"]
-

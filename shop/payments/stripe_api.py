@@ -94,7 +94,9 @@ def _session(found) -> CheckoutSession:
         order_reference=metadata.get("order_reference"),
         payment_intent=intent if isinstance(intent, str) or intent is None else intent.get("id"),
         expires_at=datetime.fromtimestamp(expires, UTC) if expires else None,
-        line_items=tuple((i.get("description") or "", i.get("quantity") or 0, i.get("amount_total") or 0) for i in items),
+        line_items=tuple(
+            (i.get("description") or "", i.get("quantity") or 0, i.get("amount_total") or 0) for i in items
+        ),
     )
 
 

@@ -220,7 +220,9 @@ def _handler_for(fake: FakeStripe):
                 if session is None:
                     return _error(404, f"No such checkout.session: '{match[1]}'")
                 if session["status"] != "open":
-                    return _error(400, f"Only Checkout Sessions with a status of open can be expired ({session['status']}).")
+                    return _error(
+                        400, f"Only Checkout Sessions with a status of open can be expired ({session['status']})."
+                    )
                 session["status"] = "expired"
                 return 200, fake.public(session)
             if path == "/v1/refunds":

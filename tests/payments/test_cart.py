@@ -56,7 +56,7 @@ def test_the_header_count_is_a_cookie_not_html(pay_client, vials):
     assert "cart_count=3" in response.headers["Set-Cookie"] and "HttpOnly" not in response.headers["Set-Cookie"]
     pay_client.get("/cart/")  # the flash is shown (and gone)
     assert pay_client.get(f"/products/{product.slug}").text == before  # the product page is the same for all
-    assert 'data-cart-count hidden' in before and "js/cart.js" in before
+    assert "data-cart-count hidden" in before and "js/cart.js" in before
 
 
 def test_cart_page_changes_units_removes_and_totals(pay_client, vials):
@@ -113,7 +113,9 @@ def test_the_checkout_page_lets_its_form_go_to_stripe_and_has_csrf(pay_app, db, 
     from tests.apps import app_with
     from tests.payments.conftest import payments_settings
 
-    csrf_app = app_with(pay_app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True, **payments_settings(fake_stripe))
+    csrf_app = app_with(
+        pay_app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True, **payments_settings(fake_stripe)
+    )
     client = csrf_app.test_client()
     _, (lot, _) = vials
     add(client, lot)

@@ -7,6 +7,7 @@ from shop.extensions import db
 from shop.payments.models import EXPIRED, HOLD_HELD, HOLD_RELEASED, PENDING, Order
 from tests.payments.helpers import add, checkout, lot_units
 
+
 def test_checkout_holds_units_and_opens_a_session_with_the_order(pay_client, fake_stripe, vials):
     _, (lot, _) = vials
     assert add(pay_client, lot, 2).status_code == 303
@@ -79,7 +80,9 @@ def test_cancel_from_stripe_releases_units_and_keeps_the_cart(pay_client, fake_s
         ({"name": "x" * 500}, "Field cannot be longer than 120 characters."),
     ],
 )
-def test_bad_checkout_input_is_refused_with_a_message_and_nothing_held(pay_client, vials, fake_stripe, changes, message):
+def test_bad_checkout_input_is_refused_with_a_message_and_nothing_held(
+    pay_client, vials, fake_stripe, changes, message
+):
     _, (lot, _) = vials
     add(pay_client, lot)
     response = checkout(pay_client, **changes)

@@ -100,7 +100,9 @@ def test_a_bad_signature_is_refused_and_changes_nothing(pay_client, fake_stripe,
     order, session = open_checkout(pay_client, fake_stripe, lot)
     body, signed = signed_event(COMPLETED, fake_stripe.pay(session["id"]), **signing)
     response = pay_client.post(
-        "/stripe/webhook", data=body, headers=signed if headers is None else {**headers, "Content-Type": "application/json"}
+        "/stripe/webhook",
+        data=body,
+        headers=signed if headers is None else {**headers, "Content-Type": "application/json"},
     )
     assert response.status_code == 400
     assert fresh(order).status == PENDING and db.session.scalars(select(StripeEvent)).all() == []
