@@ -55,6 +55,8 @@ def register_blueprints(app: Flask) -> None:
     from shop.admin import init_admin
     from shop.blog.views import bp as blog_bp
     from shop.catalog.views import bp as catalog_bp
+    from shop.inquiries import init_app as init_inquiries
+    from shop.inquiries.views import bp as inquiries_bp
     from shop.main import bp as main_bp
     from shop.payments import init_app as init_payments
     from shop.payments.views import bp as payments_bp
@@ -65,6 +67,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(blog_bp)
     app.register_blueprint(subscriptions_bp)
+    app.register_blueprint(inquiries_bp)
+    init_inquiries(app)  # the quote-expiry round for the outbox worker; flask inquiries expire
     init_subscriptions(app)  # listens to the blog's publish signal; gives the outbox worker its jobs
     if app.config.get("STRIPE_SECRET_KEY"):  # without Stripe: quotes only, no cart or pay buttons
         app.register_blueprint(payments_bp)

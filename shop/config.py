@@ -92,8 +92,13 @@ class Config:
     STRIPE_TIMEOUT = float(os.environ.get("STRIPE_TIMEOUT", 10))
     # How long a Checkout Session stays open, holding its units (Stripe allows 30 minutes to 24 hours).
     CHECKOUT_HOLD_MINUTES = int(os.environ.get("CHECKOUT_HOLD_MINUTES", 30))
-    # Where the notice of each paid order goes.
+    # Inquiries (shop/inquiries/): where sales notices go (and notices of paid orders), inquiries per client
+    # address and per e-mail typed.
     SALES_EMAIL = os.environ.get("SALES_EMAIL", CONTACT_EMAIL)
+    INQUIRY_LIMIT_PER_ADDRESS = os.environ.get("INQUIRY_LIMIT_PER_ADDRESS", "10 per hour")
+    INQUIRY_LIMIT_PER_EMAIL = os.environ.get("INQUIRY_LIMIT_PER_EMAIL", "5 per day")
+    # A quote is valid this many days unless sales choose another date.
+    QUOTE_VALID_DAYS = int(os.environ.get("QUOTE_VALID_DAYS", 30))
     PRODUCTS_PER_PAGE = 24
     POSTS_PER_PAGE = 10
     REDIS_URL = os.environ.get("REDIS_URL", "")

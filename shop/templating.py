@@ -88,8 +88,20 @@ def main_nav() -> list[dict]:
             url = f"mailto:{current_app.config['CONTACT_EMAIL']}"
         else:
             continue
-        items.append({"label": label, "url": url, "current": endpoint.split(".")[0] == current})
+        items.append({"label": label, "url": url, "current": _is_current(endpoint, current),
+                      # The quote basket's count is filled in by static/js/basket.js from a cookie: cached pages
+                      # stay the same for every visitor.
+                      "counter": label == "Quote"})  # fmt: skip
     return items
+
+
+def _is_current(endpoint: str, current_blueprint: str) -> bool:
+    """A section is current on its own page, or anywhere in its blueprint when no other section shares it."""
+    blueprint = endpoint.split(".")[0]
+    sharing = [e for _, e in NAV if e.split(".")[0] == blueprint]
+    if len(sharing) > 1 and request.endpoint in sharing:
+        return request.endpoint == endpoint
+    return blueprint == current_blueprint and (len(sharing) == 1 or endpoint == sharing[0])
 
 
 def has_endpoint(name: str) -> bool:

@@ -1,7 +1,7 @@
 """create orders (shop_order), their items and timeline (order_event), and the Stripe events the webhook took
 
 Revision ID: d4f8a2c6e9b1
-Revises: a3c6e9f2b8d4
+Revises: a1c4e7b2d913
 Create Date: 2026-12-02 00:44:01
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "d4f8a2c6e9b1"
-down_revision = "a3c6e9f2b8d4"
+down_revision = "a1c4e7b2d913"
 branch_labels = None
 depends_on = None
 

@@ -15,6 +15,7 @@ from shop.admin.audit_log import AuditView
 from shop.admin.catalog import CategoryView, DonorView, LotView, ProductView
 from shop.admin.catalog_csv import CatalogCSVView
 from shop.admin.dashboard import DashboardView
+from shop.admin.inquiries import InquiryView
 from shop.admin.orders import OrderView
 from shop.admin.outbox import OutboxView
 from shop.admin.posts import PostEditorView, TopicView
@@ -23,6 +24,7 @@ from shop.admin.users import UserView
 from shop.blog.models import Topic
 from shop.catalog.models import Category, Donor, Lot, Product
 from shop.extensions import db
+from shop.inquiries.models import Inquiry
 from shop.mail.models import OutboxMessage
 from shop.payments.models import Order
 from shop.security_headers import csp_nonce
@@ -39,6 +41,8 @@ def init_admin(app: Flask) -> Admin:
         # Flask-Admin's inline <script> tags (modal forms) carry this request's nonce; public pages have none.
         csp_nonce_generator=csp_nonce,
     )
+    admin.add_view(InquiryView(Inquiry, db, name="Inquiries", endpoint="inquiries_admin", url="/admin/inquiries"))
+    admin.add_view(OrderView(Order, db, name="Orders", endpoint="order"))
     admin.add_view(ProductView(Product, db, name="Products", category="Catalog"))
     admin.add_view(CategoryView(Category, db, name="Categories", category="Catalog"))
     admin.add_view(DonorView(Donor, db, name="Donors", category="Catalog"))
@@ -47,7 +51,6 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(PostEditorView(name="Posts", endpoint="posts", category="Blog"))
     admin.add_view(TopicView(Topic, db, name="Topics", category="Blog"))
     admin.add_view(SubscriberView(Subscriber, db, name="Subscribers", endpoint="subscribers", category="Blog"))
-    admin.add_view(OrderView(Order, db, name="Orders", endpoint="order", category="Sales"))
     admin.add_view(OutboxView(OutboxMessage, db, name="Mail outbox", endpoint="outbox"))
     admin.add_view(UserView(User, db, name="Staff", endpoint="users"))
     admin.add_view(AuditView(audit.AuditEntry, db, name="Audit log", endpoint="audit"))

@@ -66,7 +66,7 @@ def line_chart(series: list[tuple[date, int]], width: int = 640, height: int = 2
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar: where it stands, its label and value."""
+    """One bar: where it stands, how tall, its label and value."""
 
     x: float
     y: float
@@ -78,7 +78,7 @@ class Bar:
 
 @dataclass(frozen=True)
 class BarChart:
-    """Bars over weeks (or any periods), the y axis ticks, and the numbers for a table beside it."""
+    """Bars over weeks (or any periods): the bars, the y axis, and the numbers for a table beside it."""
 
     width: int
     height: int
@@ -88,22 +88,19 @@ class BarChart:
 
 
 def bar_chart(series: list[tuple[date, int]], width: int = 640, height: int = 220) -> BarChart:
-    """Lay out ``series`` (period start, value), oldest first, as bars for an SVG of ``width`` by ``height``."""
+    """Lay out ``series`` (period start, count), oldest first, as bars in an SVG of ``width`` by ``height``."""
     top = _nice_top(max((n for _, n in series), default=0))
     inner_w, inner_h = width - PAD_LEFT - PAD_RIGHT, height - PAD_TOP - PAD_BOTTOM
     slot = inner_w / max(1, len(series))
     bars = []
-    for i, (start, value) in enumerate(series):
-        bar_h = round(inner_h * value / top, 1)
-        bars.append(
-            Bar(
-                x=round(PAD_LEFT + slot * i + slot * 0.15, 1),
-                y=round(PAD_TOP + inner_h - bar_h, 1),
-                width=round(slot * 0.7, 1),
-                height=bar_h,
-                label=format_date(start),
-                value=value,
-            )
-        )
-    ticks = [(round(PAD_TOP + inner_h * (1 - v / top), 1), v) for v in (0, top // 2, top)]
-    return BarChart(width=width, height=height, bars=bars, y_ticks=ticks, total=sum(n for _, n in series))
+    for i, (day, n) in enumerate(series):
+        bar_h = round(inner_h * n / top, 1)
+        bars.append(Bar(x=round(PAD_LEFT + slot * i + slot * 0.15, 1), y=round(PAD_TOP + inner_h - bar_h, 1),
+                        width=round(slot * 0.7, 1), height=bar_h, label=format_date(day), value=n))  # fmt: skip
+    return BarChart(
+        width=width,
+        height=height,
+        bars=bars,
+        y_ticks=[(round(PAD_TOP + inner_h * (1 - v / top), 1), v) for v in (0, top // 2, top)],
+        total=sum(n for _, n in series),
+    )

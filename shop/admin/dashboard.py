@@ -6,19 +6,28 @@ from flask_login import current_user
 from shop.admin.charts import bar_chart, line_chart
 from shop.admin.security import StaffIndexView
 from shop.catalog import services as catalog
+from shop.inquiries import stats as inquiries
+from shop.inquiries.models import STATUSES as INQUIRY_STATUSES
 from shop.mail.services import counts_by_status as outbox_counts
 from shop.payments import stats as orders
 from shop.subscriptions import stats as subscribers
 
 
 class DashboardView(StaffIndexView):
-    """Catalog size by category, products without lots, lots running low; subscribers, revenue and the outbox, for
-    who may."""
+    """Inquiries; catalog size by category, products without lots, lots running low; subscribers, revenue and the
+    outbox, for who may."""
 
     @expose("/")
     def index(self):
         """Render the dashboard's panels (each only for staff whose role may see what it shows)."""
         panels = {}
+        if current_user.can("inquiries.work"):
+            panels["inquiries"] = {
+                "chart": bar_chart(inquiries.per_week(12)),
+                "by_status": inquiries.counts_by_status(),
+                "statuses": INQUIRY_STATUSES,
+                "top_products": inquiries.top_products(),
+            }
         if current_user.can("subscribers.view"):
             panels["subscribers"] = {
                 "chart": line_chart(subscribers.active_per_day(90)),

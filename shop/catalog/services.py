@@ -18,7 +18,7 @@ from typing import NamedTuple
 from urllib.parse import quote_plus
 
 from flask import url_for
-from sqlalchemy import and_, exists, false, func, select
+from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.orm import aliased, defer, joinedload, load_only, selectinload
 from werkzeug.datastructures import MultiDict
 
@@ -226,6 +226,11 @@ class CatalogPage:
     category: Category | None = None
 
     @cached_property
+    def quote_criteria(self) -> dict[str, str]:
+        """The donor filters in use, one value each (hla, cmv, sex, age): a quote request carries them along."""
+        return {name: values[0] for name in DONOR_FACETS if len(values := self.filters.values(name)) == 1}
+
+    @cached_property
     def filter_chips(self) -> list[Chip]:
         """One chip per selected facet value, in the facets' order."""
         return [
@@ -339,7 +344,10 @@ def get_product_page(slug: str) -> tuple[Product, list[Lot], list[Product]] | No
         return None
     lots = db.session.scalars(
         select(Lot)
-        .where(Lot.product_id == product.id, _in_stock_lot())
+        # Lots whose units are all held for accepted quotes are shown too, as reserved.
+        .where(
+            Lot.product_id == product.id, or_(_in_stock_lot(), and_(Lot.status == "available", Lot.units_reserved > 0))
+        )
         .options(joinedload(Lot.donor).selectinload(Donor.alleles))
         .order_by(Lot.collected_on.desc(), Lot.lot_number)
     ).all()
