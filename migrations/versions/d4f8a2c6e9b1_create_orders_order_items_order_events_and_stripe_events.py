@@ -90,7 +90,7 @@ def upgrade():
         "order_item",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("order_id", sa.Integer(), nullable=False),
-        sa.Column("lot_id", sa.Integer(), nullable=False),
+        sa.Column("lot_id", sa.Integer(), nullable=True),
         sa.Column("product_name", sa.String(length=200), nullable=False),
         sa.Column("catalog_number", sa.String(length=40), nullable=False),
         sa.Column("lot_number", sa.String(length=40), nullable=False),

@@ -55,3 +55,7 @@ class UnitsForm(FlaskForm):
         "Units",
         validators=[InputRequired("Enter a number of units."), NumberRange(0, MAX_UNITS_PER_LINE)],
     )
+
+
+class PayForm(FlaskForm):
+    """The "Pay by card" button of an accepted quote: only its CSRF token."""

@@ -90,7 +90,8 @@ class OrderItem(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id", ondelete="CASCADE"), index=True)
-    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), index=True)
+    # None for a quote's line that names no lot (custom donor work, shipping): no stock moves for it.
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lot.id"), index=True)
     product_name: Mapped[str] = mapped_column(String(200))
     catalog_number: Mapped[str] = mapped_column(String(40))
     lot_number: Mapped[str] = mapped_column(String(40))

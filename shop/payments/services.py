@@ -35,6 +35,8 @@ from sqlalchemy.exc import IntegrityError
 from shop.catalog import stock
 from shop.catalog.models import Lot
 from shop.extensions import db
+from shop.inquiries import services as inquiries
+from shop.inquiries.models import ACCEPTED
 from shop.mail.services import queue_email
 from shop.mail.worker import link_context
 from shop.models import utcnow
@@ -78,11 +80,12 @@ class Line:
     """One line to order: units of a lot at a unit price in cents; ``held`` when its units are held already
     (an accepted quote holds its lots), so the order neither holds them again nor gives them back."""
 
-    lot_id: int
+    lot_id: int | None
     units: int
     unit_price_cents: int
     currency: str
     held: bool = False
+    description: str = ""  # what a line without a lot is (a quote's custom work)
 
 
 @dataclass(frozen=True)
@@ -120,8 +123,9 @@ def _checked_lines(lines: list[Line]) -> dict[int, Lot]:
     for line in lines:
         if not 0 < line.units <= MAX_UNITS_PER_LINE or line.unit_price_cents < 0:
             raise CheckoutProblem(f"Choose between 1 and {MAX_UNITS_PER_LINE} units of each lot.", 400)
-    lots = {lot.id: lot for lot in db.session.scalars(select(Lot).where(Lot.id.in_([x.lot_id for x in lines])))}
-    if len(lots) != len({line.lot_id for line in lines}):
+    wanted = {line.lot_id for line in lines if line.lot_id is not None}
+    lots = {lot.id: lot for lot in db.session.scalars(select(Lot).where(Lot.id.in_(wanted)))}
+    if len(lots) != len(wanted):
         raise CheckoutProblem("A lot in this order is no longer offered: please check your cart.", 409)
     return lots
 
@@ -133,7 +137,7 @@ def create_order(lines: list[Line], buyer: Buyer, *, source: str = "cart", quote
     nothing. The caller commits.
     """
     lots = _checked_lines(lines)
-    to_hold = [(line.lot_id, line.units) for line in lines if not line.held]
+    to_hold = [(line.lot_id, line.units) for line in lines if not line.held and line.lot_id is not None]
     try:
         if to_hold:
             stock.hold_all(to_hold)
@@ -154,16 +158,16 @@ def create_order(lines: list[Line], buyer: Buyer, *, source: str = "cart", quote
         hold=HOLD_HELD,
     )
     for line in lines:
-        lot = lots[line.lot_id]
+        lot = lots.get(line.lot_id)
         order.items.append(
             OrderItem(
-                lot_id=lot.id,
-                product_name=lot.product.name,
-                catalog_number=lot.product.catalog_number,
-                lot_number=lot.lot_number,
+                lot_id=lot.id if lot else None,
+                product_name=lot.product.name if lot else line.description[:200],
+                catalog_number=lot.product.catalog_number if lot else "",
+                lot_number=lot.lot_number if lot else "",
                 units=line.units,
                 unit_price_cents=line.unit_price_cents,
-                held_here=not line.held,
+                held_here=lot is not None and not line.held,
             )
         )
     units = sum(line.units for line in lines)
@@ -185,6 +189,8 @@ def _release_held(order: Order, reason: str, via: str) -> None:
 
 
 def _line_name(item: OrderItem) -> str:
+    if item.lot_id is None:
+        return item.product_name
     return f"{item.product_name} ({item.catalog_number}), lot {item.lot_number}"
 
 
@@ -280,13 +286,16 @@ def _take_units_out(order: Order, via: str) -> None:
     """Held units leave stock; an order whose hold had ended sells from what is left, or says it couldn't."""
     held = order.hold == HOLD_HELD
     for item in order.items:
+        if item.lot_id is None:
+            continue
         try:
             if held or not item.held_here:
                 stock.sell_held(item.lot_id, item.units)
             else:
                 stock.sell(item.lot_id, item.units)
-        except stock.OutOfStock as short:
-            note(order, "stock_short", f"Paid after its hold ended and {short} Refund or replace it.", via)
+        except (stock.OutOfStock, stock.StockError) as short:
+            # The hold ended meanwhile (the checkout expired as it was paid, or staff cancelled the quote).
+            note(order, "stock_short", f"Paid, but its units were no longer held: {short} Refund or replace it.", via)
     order.hold = HOLD_SOLD
 
 
@@ -298,11 +307,25 @@ def _mark_paid(order: Order, session: CheckoutSession, via: str) -> bool:
         return False
     _take_units_out(order, via)
     note(order, "paid", f"Paid {format_money(order.total_cents, order.currency)} through Stripe.", via)
+    if order.quote_reference:
+        _note_quote_paid(order)
     context = {"order": order}
     with link_context():  # the worker's sweep may be the one that finds the payment
         queue_email(order.email, "payments/receipt", context)
         queue_email(current_app.config["SALES_EMAIL"], "payments/sales_notice", context)
     return True
+
+
+def _note_quote_paid(order: Order) -> None:
+    """The quote's hold became a sale: the quote no longer holds units (a later cancel releases nothing), and the
+    inquiry's timeline says it was paid."""
+    inquiry = inquiries.find_by_reference(order.quote_reference)
+    quote = next((q for q in reversed(inquiry.quotes) if q.status == ACCEPTED), None) if inquiry else None
+    if quote is None:
+        return
+    quote.held = False
+    paid = format_money(order.total_cents, order.currency)
+    inquiries.log(inquiry, "status", inquiries.SYSTEM, f"Paid online: order {order.reference}, {paid}")
 
 
 def apply_session(session: CheckoutSession, via: str, event: tuple[str, str] | None = None) -> Order | None:

@@ -13,8 +13,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy.exc import IntegrityError
 
 from shop.extensions import csrf
-from shop.payments import cart, services, stripe_api
-from shop.payments.forms import CheckoutForm, UnitsForm
+from shop.inquiries.tokens import LinkInvalid
+from shop.payments import cart, quotes, services, stripe_api
+from shop.payments.forms import CheckoutForm, PayForm, UnitsForm
 from shop.payments.models import PAID, PARTIALLY_REFUNDED, PENDING, PROCESSING, REFUNDED
 from shop.payments.stripe_api import BadSignature, StripeUnavailable
 from shop.same_origin import same_origin_only
@@ -181,6 +182,41 @@ def cancel():
         session.pop(CHECKOUT_ORDER, None)
         flash("Payment cancelled: nothing was charged. Your cart is as you left it.", "info")
     return redirect(url_for("payments.cart_page"), 303)
+
+
+@bp.route("/pay/<token>", methods=["GET", "POST"])
+def pay_quote(token: str):
+    """Pay an accepted quote by card: its lines at its prices, its lots held for it already; then Stripe."""
+    try:
+        inquiry, quote = quotes.inquiry_and_quote(token)
+    except LinkInvalid as problem:
+        abort(problem.status, description=str(problem))
+    orders = quotes.orders_for(inquiry)
+    paid, still_open = quotes.paid_order(orders), quotes.open_order(orders)
+    form = PayForm()
+    if request.method == "POST" and quote is not None and paid is None:
+        if not form.validate_on_submit():
+            abort(400, description="This form expired: open the payment link again.")
+        _allow_form_to_stripe()
+        if still_open is not None:
+            services.cancel_checkout(still_open, "pay again")  # one open checkout per quote
+        try:
+            order, url = services.checkout_for_quote(
+                quotes.lines_of(quote), quotes.buyer_of(inquiry), inquiry.reference, *_quote_urls(token)
+            )
+        except services.CheckoutProblem as problem:
+            body = render_template("payments/pay_quote.html", inquiry=inquiry, quote=quote, form=form, problem=problem,
+                                   status_token=token)  # fmt: skip
+            return body, problem.status
+        return redirect(url, 303)
+    _allow_form_to_stripe()
+    return render_template("payments/pay_quote.html", inquiry=inquiry, quote=quote, form=form, paid=paid,
+                           still_open=still_open, status_token=token)  # fmt: skip
+
+
+def _quote_urls(token: str) -> tuple[str, str]:
+    success = absolute_url("payments.success") + "?session_id={CHECKOUT_SESSION_ID}"
+    return success, absolute_url("payments.pay_quote", token=token)
 
 
 HANDLERS = {

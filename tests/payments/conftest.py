@@ -5,6 +5,7 @@ import pytest
 from shop.extensions import db as _db
 from tests.apps import app_with
 from tests.factories import LotFactory, ProductFactory
+from tests.inquiries.conftest import stocked  # noqa: F401 (the inquiries' products, for paying quotes)
 from tests.payments.fake_stripe import WEBHOOK_SECRET, FakeStripe
 
 
