@@ -12,8 +12,8 @@ Calls made: ``POST /v1/checkout/sessions`` (with an Idempotency-Key),
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
-import stripe
 from flask import current_app
 
 
@@ -42,12 +42,22 @@ class CheckoutSession:
     line_items: tuple[tuple[str, int, int], ...]  # (description, quantity, amount_total) each
 
 
+@cache
+def _library():
+    """The stripe package, imported on first use: it is large (hundreds of modules; 5 s of a 50 s start on this
+    loaded machine), and most processes (the outbox worker, a shop without a key) never call Stripe."""
+    import stripe  # noqa: PLC0415
+
+    return stripe
+
+
 def is_configured() -> bool:
     """Whether the shop takes payments (a secret key is set); without it, quotes only."""
     return bool(current_app.config.get("STRIPE_SECRET_KEY"))
 
 
-def _client() -> stripe.StripeClient:
+def _client():
+    stripe = _library()
     config = current_app.config
     return stripe.StripeClient(
         config["STRIPE_SECRET_KEY"],
@@ -70,7 +80,7 @@ class _StripeCall:
         return self
 
     def __exit__(self, kind, error, traceback):
-        if isinstance(error, stripe.StripeError):
+        if isinstance(error, _library().StripeError):
             current_app.logger.warning("Stripe %s failed: %s", self.what, error)
             detail = getattr(error, "user_message", None) or error.__class__.__name__
             raise StripeUnavailable(f"The payment service could not {self.what} ({detail}).") from error
@@ -165,6 +175,7 @@ def verified_event(payload: bytes, signature: str | None) -> dict:
     """The event a webhook body carries, once its Stripe-Signature is checked (BadSignature otherwise: a missing,
     forged or older than five minutes signature, or a body that is not a JSON object)."""
     secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
+    stripe = _library()
     try:
         text = payload.decode("utf-8")
         stripe.WebhookSignature.verify_header(text, signature or "", secret, tolerance=300)
