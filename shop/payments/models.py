@@ -129,7 +129,8 @@ class StripeEvent(db.Model):
 
     __tablename__ = "stripe_event"
 
-    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # Stripe's id (evt_...), not a counter: no sequence (tests' setval over serial ids must leave it alone).
+    id: Mapped[str] = mapped_column(String(255), primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_order.id", ondelete="SET NULL"), index=True)
