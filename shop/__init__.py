@@ -59,6 +59,8 @@ def register_blueprints(app: Flask) -> None:
     from shop.inquiries.views import bp as inquiries_bp
     from shop.main import bp as main_bp
     from shop.pages import init_app as init_pages
+    from shop.payments import init_app as init_payments
+    from shop.payments.views import bp as payments_bp
     from shop.subscriptions import init_app as init_subscriptions
     from shop.subscriptions.views import bp as subscriptions_bp
 
@@ -69,6 +71,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(inquiries_bp)
     init_inquiries(app)  # the quote-expiry round for the outbox worker; flask inquiries expire
     init_subscriptions(app)  # listens to the blog's publish signal; gives the outbox worker its jobs
+    if app.config.get("STRIPE_SECRET_KEY"):  # without Stripe: quotes only, no cart or pay buttons
+        app.register_blueprint(payments_bp)
+        init_payments(app)  # the worker ends checkouts whose time ran out
     app.register_blueprint(accounts_bp)
     init_pages(app)  # /about, /terms ... and the footer's links to them
     init_admin(app)

@@ -87,7 +87,19 @@ class Config:
     # The weekly digest goes out on this weekday (0 = Monday) from this hour (UTC) on.
     DIGEST_WEEKDAY = int(os.environ.get("DIGEST_WEEKDAY", 0))
     DIGEST_HOUR_UTC = int(os.environ.get("DIGEST_HOUR_UTC", 8))
-    # Inquiries (shop/inquiries/): where sales notices go, inquiries per client address and per e-mail typed.
+    # Payments (shop/payments/): without a secret key the shop sells by quotation only (no cart, no pay
+    # buttons). With one, STRIPE_WEBHOOK_SECRET (whsec_...) is required: it proves an event came from Stripe.
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    # Where the stripe library sends its API calls (tests and staging point it at another server).
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+    # The checkout form posts here on its way to Stripe's payment page (the page's form-action allows it).
+    STRIPE_CHECKOUT_ORIGIN = os.environ.get("STRIPE_CHECKOUT_ORIGIN", "https://checkout.stripe.com").rstrip("/")
+    STRIPE_TIMEOUT = float(os.environ.get("STRIPE_TIMEOUT", 10))
+    # How long a Checkout Session stays open, holding its units (Stripe allows 30 minutes to 24 hours).
+    CHECKOUT_HOLD_MINUTES = int(os.environ.get("CHECKOUT_HOLD_MINUTES", 30))
+    # Inquiries (shop/inquiries/): where sales notices go (and notices of paid orders), inquiries per client
+    # address and per e-mail typed.
     SALES_EMAIL = os.environ.get("SALES_EMAIL", CONTACT_EMAIL)
     INQUIRY_LIMIT_PER_ADDRESS = os.environ.get("INQUIRY_LIMIT_PER_ADDRESS", "10 per hour")
     INQUIRY_LIMIT_PER_EMAIL = os.environ.get("INQUIRY_LIMIT_PER_EMAIL", "5 per day")
@@ -188,6 +200,7 @@ DEVELOPMENT_HOSTS = ["127.0.0.1", "localhost"]
 def check_deployment(config: dict) -> None:
     """Fill in development's secret and hosts, and refuse to run production without its own."""
     environment = config.get("SHOP_ENV")
+    _check_stripe(config.get("STRIPE_SECRET_KEY"), config.get("STRIPE_WEBHOOK_SECRET"))
     if environment == "development":
         config["SECRET_KEY"] = config.get("SECRET_KEY") or development_secret(Path(config["SECRET_KEY_FILE"]))
         config["TRUSTED_HOSTS"] = config.get("TRUSTED_HOSTS") or _development_hosts()
@@ -207,6 +220,16 @@ def _check_secret(secret: str | None) -> None:
         raise ConfigurationError(
             f"SECRET_KEY is a published or short value (under {MIN_SECRET_LENGTH} characters): "
             f"anyone could forge a staff session with it; {how}"
+        )
+
+
+def _check_stripe(secret_key: str | None, webhook_secret: str | None) -> None:
+    """With payments on, events must be verifiable: an unsigned webhook could mark any order paid."""
+    if secret_key and not webhook_secret:
+        raise ConfigurationError(
+            "STRIPE_WEBHOOK_SECRET is not set but STRIPE_SECRET_KEY is: the webhook could not tell Stripe's events "
+            "from forged ones; set it to the endpoint's signing secret (whsec_...) from Stripe's dashboard, or unset "
+            "STRIPE_SECRET_KEY to sell by quotation only"
         )
 
 

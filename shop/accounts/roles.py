@@ -14,7 +14,8 @@ PERMISSIONS = {
     "mail.view": "Read the mail outbox: what was sent, what waits, what failed",
     "mail.retry": "Retry outgoing mail that failed",
     "inquiries.work": "Work the inquiry inbox and send quotes",
-    "orders.view": "See orders and payments",
+    "orders.view": "See orders and payments; export them as CSV; the revenue chart",
+    "orders.refund": "Refund paid orders through Stripe",
     "users.manage": "Create, change and deactivate staff accounts",
     "audit.view": "Read the audit log",
 }
@@ -41,7 +42,7 @@ ROLES: dict[str, dict] = {
     },
     "sales": {
         "label": "Sales",
-        "permissions": frozenset({"catalog.view", "inquiries.work", "orders.view"}),
+        "permissions": frozenset({"catalog.view", "inquiries.work", "orders.view", "orders.refund"}),
     },
 }
 

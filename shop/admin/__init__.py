@@ -16,6 +16,7 @@ from shop.admin.catalog import CategoryView, DonorView, LotView, ProductView
 from shop.admin.catalog_csv import CatalogCSVView
 from shop.admin.dashboard import DashboardView
 from shop.admin.inquiries import InquiryView
+from shop.admin.orders import OrderView
 from shop.admin.outbox import OutboxView
 from shop.admin.pages import PageEditorView
 from shop.admin.posts import PostEditorView, TopicView
@@ -26,6 +27,7 @@ from shop.catalog.models import Category, Donor, Lot, Product
 from shop.extensions import db
 from shop.inquiries.models import Inquiry
 from shop.mail.models import OutboxMessage
+from shop.payments.models import Order
 from shop.security_headers import csp_nonce
 from shop.subscriptions.models import Subscriber
 
@@ -41,6 +43,7 @@ def init_admin(app: Flask) -> Admin:
         csp_nonce_generator=csp_nonce,
     )
     admin.add_view(InquiryView(Inquiry, db, name="Inquiries", endpoint="inquiries_admin", url="/admin/inquiries"))
+    admin.add_view(OrderView(Order, db, name="Orders", endpoint="order"))
     admin.add_view(ProductView(Product, db, name="Products", category="Catalog"))
     admin.add_view(CategoryView(Category, db, name="Categories", category="Catalog"))
     admin.add_view(DonorView(Donor, db, name="Donors", category="Catalog"))

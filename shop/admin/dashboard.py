@@ -9,11 +9,13 @@ from shop.catalog import services as catalog
 from shop.inquiries import stats as inquiries
 from shop.inquiries.models import STATUSES as INQUIRY_STATUSES
 from shop.mail.services import counts_by_status as outbox_counts
+from shop.payments import stats as orders
 from shop.subscriptions import stats as subscribers
 
 
 class DashboardView(StaffIndexView):
-    """Inquiries; catalog size by category, products without lots, lots running low; subscribers and the outbox."""
+    """Inquiries; catalog size by category, products without lots, lots running low; subscribers, revenue and the
+    outbox, for who may."""
 
     @expose("/")
     def index(self):
@@ -32,6 +34,9 @@ class DashboardView(StaffIndexView):
                 "by_status": subscribers.counts_by_status(),
                 "by_topic": subscribers.counts_by_topic(),
             }
+        if current_user.can("orders.view"):
+            weeks = orders.revenue_per_week(12)
+            panels["revenue"] = bar_chart([(monday, cents // 100) for monday, cents in weeks])
         if current_user.can("mail.view"):
             panels["outbox"] = outbox_counts()
         return self.render("admin/dashboard.html", catalog=catalog.catalog_health(), **panels)

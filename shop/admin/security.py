@@ -27,7 +27,7 @@ from shop.csv_safety import guard
 from shop.urls import INT4_MAX
 
 # Flask-Admin view methods that change data: they need the edit permission.
-CHANGING_VIEWS = {"create_view", "edit_view", "delete_view", "action_view", "ajax_update", "import_csv"}
+CHANGING_VIEWS = {"create_view", "edit_view", "delete_view", "action_view", "ajax_update", "import_csv", "refund_view"}
 
 
 class StaffAccess:

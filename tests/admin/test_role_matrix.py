@@ -29,10 +29,11 @@ EXPECTED = {
     "subscribers": (CATALOG_EDITORS, CATALOG_EDITORS),
     "outbox": (CATALOG_EDITORS, CATALOG_EDITORS),
     "inquiries_admin": ({"admin", "sales"}, {"admin", "sales"}),
+    "order": ({"admin", "sales"}, {"admin", "sales"}),
 }
-CHANGING = {"create_view", "edit_view", "delete_view", "action_view", "ajax_update", "import_csv"}
+CHANGING = {"create_view", "edit_view", "delete_view", "action_view", "ajax_update", "import_csv", "refund_view"}
 ROLES = ["anonymous", "admin", "marketing", "sales"]
-PARAMETER_VIEWS = (".action_view", ".html_view", ".upload_body_image")
+PARAMETER_VIEWS = (".action_view", ".html_view", ".refund_view", ".upload_body_image")
 
 
 def admin_rules(app):
