@@ -36,6 +36,7 @@ LINKS = (
     ("blog", "blog.index", {}),
     ("search", "main.search", {}),
     ("sitemap", "main.sitemap", {}),
+    ("tokens", "static", {"filename": "css/tokens.css"}),
     ("stylesheet", "static", {"filename": "css/site.css"}),
     ("icon_svg", "static", {"filename": "img/favicon.svg"}),
     ("icon_ico", "static", {"filename": "img/favicon.ico"}),
