@@ -10,6 +10,7 @@ from shop.extensions import db as _db
 from shop.inquiries.models import Inquiry
 from shop.mail.models import OutboxMessage
 from tests.factories import LotFactory, ProductFactory
+from tests.outbox import link_in, queued  # noqa: F401  (link_in: the tests import it from here)
 
 SAME_ORIGIN = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
 
@@ -76,15 +77,4 @@ def inquiries() -> list[Inquiry]:
 
 def messages(template: str | None = None) -> list[OutboxMessage]:
     """Queued e-mails, oldest first (of one template)."""
-    _db.session.expire_all()
-    query = select(OutboxMessage).order_by(OutboxMessage.id)
-    if template:
-        query = query.where(OutboxMessage.template == template)
-    return list(_db.session.scalars(query))
-
-
-def link_in(message: OutboxMessage, path: str) -> str:
-    """The path of the first link to ``path...`` in an e-mail's text."""
-    found = re.search(r"https?://[^/\s]+(" + re.escape(path) + r"[^\s>]*)", message.text_body)
-    assert found, f"no {path} link in: {message.text_body}"
-    return found.group(1)
+    return queued(template=template)

@@ -1,18 +1,16 @@
 """Subscription test data: topics, subscribers made as the forms make them, and the links mailed to them."""
 
-import re
-
 import pytest
 from sqlalchemy import select
 
 from shop.blog.models import Topic
 from shop.extensions import db as _db
-from shop.mail.models import OutboxMessage
 from shop.mail.worker import link_context
 from shop.models import utcnow
 from shop.subscriptions import services, tokens
 from shop.subscriptions.models import ACTIVE, Subscriber
 from shop.subscriptions.services import Choice, Where
+from tests.outbox import link_in, queued  # noqa: F401  (link_in: the tests import it from here)
 
 # What a browser sends with a form posted from one of our pages (the test client's host is localhost).
 SAME_ORIGIN = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
@@ -34,22 +32,7 @@ def subscribe(client, email: str, headers: dict | None = None, **data):
     return client.post("/subscribe", data=form, headers=SAME_ORIGIN if headers is None else headers)
 
 
-def messages(to: str | None = None, template: str | None = None) -> list[OutboxMessage]:
-    """Queued e-mails, oldest first, to one address and/or of one template."""
-    _db.session.expire_all()
-    query = select(OutboxMessage).order_by(OutboxMessage.id)
-    if to:
-        query = query.where(OutboxMessage.to_address == to)
-    if template:
-        query = query.where(OutboxMessage.template == template)
-    return list(_db.session.scalars(query))
-
-
-def link_in(message: OutboxMessage, path: str) -> str:
-    """The path of the first link to ``path...`` in an e-mail's text."""
-    found = re.search(r"https?://[^/\s]+(" + re.escape(path) + r"[^\s>]*)", message.text_body)
-    assert found, f"no {path} link in: {message.text_body}"
-    return found.group(1)
+messages = queued  # to one address and/or of one template
 
 
 def subscriber(email: str) -> Subscriber | None:
