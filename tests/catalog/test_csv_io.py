@@ -475,7 +475,9 @@ def test_cli_import_prints_counts(runner, db, category, tmp_path):
     assert second.exit_code == 0, second.output
     assert second.output == "0 created, 0 updated, 2 unchanged\n"
     assert product_count(db) == 2
-    summaries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "import")).all()
+    summaries = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "import").order_by(AuditEntry.id)
+    ).all()
     summary = ("cli: flask catalog import", "CSV import of products.csv")
     assert [(entry.actor, entry.label) for entry in summaries] == [summary, summary]
     assert summaries[0].changes == {"created": 2, "updated": 0, "unchanged": 0}
