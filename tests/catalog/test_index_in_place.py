@@ -248,11 +248,16 @@ def test_random_stock_changes_with_rebuilds_stay_true(app, db):
     lots = [LotFactory(product=p, donor=rng.choice(donors), units_available=rng.choice([0, 3])) for p in products]
     lots += [LotFactory(product=rng.choice(products), donor=rng.choice(donors), units_available=0) for _ in range(12)]
     db.session.commit()
+    _counts_agree(app, rng, rounds=20)
+    builds, updates = index_counts(app)
     for _ in range(6):
         for lot in rng.sample(lots, 6):
             lot.units_available = rng.choice([0, 2])
         db.session.commit()
         _counts_agree(app, rng, rounds=20)
+    after = index_counts(app)
+    assert after[0] > builds, "no round needed a build: the test no longer covers the rebuild path"
+    assert after[1] > updates, "no round was followed in place"
 
 
 def test_holds_and_sales_of_shop_catalog_stock_are_followed_in_place(app, database_url, db):
