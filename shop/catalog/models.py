@@ -80,6 +80,13 @@ class Product(db.Model):
             name="viability_percent",
         ),
         Index("ix_product_category_display", "category_id", text("featured DESC"), "name"),
+        # The freshness rule of the catalog's clock starts from these few products (shop/catalog/freshness.py).
+        Index(
+            "ix_product_windowed",
+            "stability_hours",
+            sqlite_where=text("stability_hours IS NOT NULL"),
+            postgresql_where=text("stability_hours IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
