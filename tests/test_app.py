@@ -165,3 +165,17 @@ def test_seed_is_idempotent(runner, db):
     assert second.exit_code == 0, second.output
     assert "0 created" in second.output
     assert _row_counts(db) == counts
+
+
+def test_every_rate_limit_is_on_a_post(app):
+    """GET and HEAD skip the rate limiter before any limit is looked up (``extensions.reads_are_never_limited``),
+    so a limit set on them would silently do nothing: every limit must name POST and no safe method."""
+    from shop.extensions import limiter
+
+    manager = limiter.limit_manager
+    assert not manager._application_limits and not manager._default_limits
+    groups = [*manager._decorated_limits.values(), *manager._blueprint_limits.values()]
+    limits = [limit for group in groups for limit in group]
+    assert limits, "the shop sets limits (sign-in, subscribe, inquiries)"
+    for limit in limits:
+        assert limit.methods and set(limit.methods) <= {"post"}, limit
