@@ -22,6 +22,7 @@ def create_app(config: object | None = None) -> Flask:
     register_audit_log(app)
     register_template_helpers(app)
     register_errors(app)
+    register_page_cache_shortcut(app)
     register_security_headers(app)
     register_commands(app)
     return app
@@ -114,6 +115,13 @@ def register_errors(app: Flask) -> None:
     from shop import errors
 
     errors.init_app(app)
+
+
+def register_page_cache_shortcut(app: Flask) -> None:
+    """Serve cached pages to visitors without a session before Flask makes a request context."""
+    from shop import page_cache
+
+    page_cache.serve_hits_early(app)
 
 
 def register_security_headers(app: Flask) -> None:

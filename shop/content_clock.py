@@ -42,6 +42,7 @@ CONTENT = "content"  # the kind of every change no feature calls smaller
 _READINGS = "cellshop.content_clocks"  # where an app keeps its reading and when it expires
 
 _area_of: dict[type, str] = {}
+_item_kinds: set[tuple[str, str]] = set()  # (area, kind) no page keys on: see follow_per_item
 _smaller_kind: dict[type, tuple[str, frozenset[str]]] = {}
 # (area, rule) -> None: a dict, so an app built twice (as tests do) registers each rule once, in order.
 _rules: dict[tuple[str, Callable], None] = {}
@@ -70,6 +71,11 @@ class Clock:
         names = self.kinds.keys() if kinds is None else kinds
         return any(self.kinds.get(kind, (0, 0.0)) > other.kinds.get(kind, (0, 0.0)) for kind in names)
 
+    def only(self, kinds: Iterable[str]) -> "Clock":
+        """The reading of these kinds of change alone."""
+        wanted = set(kinds)
+        return Clock(self.area, {kind: mark for kind, mark in self.kinds.items() if kind in wanted})
+
     @property
     def key(self) -> str:
         """The reading as text, for cache keys."""
@@ -82,6 +88,26 @@ def checked_area(area: str) -> str:
     if area not in AREAS:
         raise ValueError(f"unknown content area {area!r}; the areas are {', '.join(AREAS)}")
     return area
+
+
+def checked_page_area(spec: str) -> str:
+    """What a page shows of an area: ``"catalog"`` (every kind of change pages key on) or ``"catalog:content"``
+    (that kind alone: for a page that follows the area's other kinds item by item)."""
+    checked_area(spec.partition(":")[0])
+    return spec
+
+
+def page_clock(clock: Clock, spec: str) -> Clock:
+    """The part of an area's reading a page keys on (``spec`` as :func:`checked_page_area` takes it)."""
+    _, _, kind = spec.partition(":")
+    if kind:
+        return clock.only((kind,))
+    return clock.only(k for k in clock.kinds if (clock.area, k) not in _item_kinds)
+
+
+def page_reading(spec: str) -> Clock:
+    """The reading a page keys on for this request (see :func:`page_clock`)."""
+    return page_clock(reading(spec.partition(":")[0]), spec)
 
 
 # Registering (each feature, from the app factory's register step)
@@ -97,6 +123,13 @@ def track_kind(area: str, kind: str, model: type, columns: Iterable[str]) -> Non
     """An update of ``model`` that changes only ``columns`` counts as a change of ``kind``, not of all content."""
     track(area, model)
     _smaller_kind[model] = (kind, frozenset(columns))
+
+
+def follow_per_item(area: str, kind: str) -> None:
+    """No page keys on this kind of change: the pages that show it check their own items instead
+    (``shop.page_cache.page_shows_item``: a product page, its product's units), so such a change makes
+    only those pages stale."""
+    _item_kinds.add((checked_area(area), kind))
 
 
 def add_rule(area: str, rule: Callable) -> None:
@@ -182,11 +215,16 @@ def _move(session, area: str, kind: str) -> None:
 
 def reading(area: str) -> Clock:
     """The area's clock as this request sees it: read once per request, and at most once per TTL per process."""
-    if not has_request_context():
-        return _read_clocks()[checked_area(area)]
-    if _READINGS not in g:
+    if has_request_context() and _READINGS not in g:
         setattr(g, _READINGS, _process_readings())
-    return getattr(g, _READINGS)[checked_area(area)]
+    held = g.get(_READINGS) if has_app_context() else None  # outside a request: none, unless hold_readings
+    return (held or _read_clocks())[checked_area(area)]
+
+
+def hold_readings(readings: dict[str, Clock]) -> None:
+    """Use these readings for the rest of the current app context (the page cache's shortcut, which has no
+    request context, holds the process's readings so that what it asks reads no clock again)."""
+    setattr(g, _READINGS, readings)
 
 
 def read_now(area: str) -> Clock:
@@ -198,6 +236,13 @@ def forget_readings() -> None:
     """This process, and this request, read the clocks again (after its own commit moved one)."""
     current_app.extensions.pop(_READINGS, None)
     g.pop(_READINGS, None)
+
+
+def kept_readings() -> dict[str, Clock] | None:
+    """The clocks this process read less than CONTENT_STAMP_TTL seconds ago, or None (for a path that sends
+    no query: the page cache's shortcut)."""
+    kept = current_app.extensions.get(_READINGS)
+    return kept[0] if kept is not None and time.monotonic() < kept[1] else None
 
 
 def _process_readings() -> dict[str, Clock]:

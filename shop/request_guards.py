@@ -6,6 +6,7 @@ them here, once, means no view has to remember to.
 """
 
 from flask import Flask, abort, request
+from werkzeug.datastructures import MultiDict
 
 from shop.text import CONTROL_IN_LINE, CONTROL_IN_TEXT
 from shop.urls import RecordIdConverter
@@ -16,13 +17,17 @@ REFUSED = (
 )
 
 
+def address_has_control_characters(path: str, args: MultiDict) -> bool:
+    """Whether the path or a query parameter (name or value) holds a control character."""
+    return bool(CONTROL_IN_LINE.search(path)) or any(
+        CONTROL_IN_LINE.search(key) or CONTROL_IN_LINE.search(value) for key, value in args.items(multi=True)
+    )
+
+
 def refuse_control_characters() -> None:
     """400 for a control character in the path, a query parameter or a form field (file contents are not text)."""
-    if CONTROL_IN_LINE.search(request.path):
+    if address_has_control_characters(request.path, request.args):
         abort(400, description=REFUSED)
-    for key, value in request.args.items(multi=True):
-        if CONTROL_IN_LINE.search(key) or CONTROL_IN_LINE.search(value):
-            abort(400, description=REFUSED)
     # Form text may hold tab, CR and LF (textareas).
     for key, value in request.form.items(multi=True):
         if CONTROL_IN_LINE.search(key) or CONTROL_IN_TEXT.search(value):

@@ -65,6 +65,18 @@ def content_security_policy(nonce: str | None) -> str:
     return "; ".join(f"{directive} {sources}" for directive, sources in policy.items())
 
 
+_SITE_POLICY = content_security_policy(None)
+# Over http and over https (which adds HSTS), as add_security_headers would send them.
+_PUBLIC_HEADERS = {
+    secure: (
+        *FIXED_HEADERS.items(),
+        ("Content-Security-Policy", _SITE_POLICY),
+        *((("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY),) if secure else ()),
+    )
+    for secure in (False, True)
+}
+
+
 def use_own_policy(policy: dict[str, str]) -> None:
     """Send this request's response with ``policy`` instead of the site's (an e-mail's HTML in a sandboxed frame).
 
@@ -73,6 +85,11 @@ def use_own_policy(policy: dict[str, str]) -> None:
     matters (no scripts at all, ``sandbox``), and may be framed by the shop only.
     """
     request.environ[_OWN_POLICY_KEY] = policy
+
+
+def public_headers(secure: bool) -> list[tuple[str, str]]:
+    """The headers of a response without a nonce or a policy of its own (a cached page, say)."""
+    return list(_PUBLIC_HEADERS[secure])
 
 
 def add_security_headers(response):
@@ -85,7 +102,8 @@ def add_security_headers(response):
     if own is not None:
         response.headers["Content-Security-Policy"] = "; ".join(f"{d} {s}".strip() for d, s in own.items())
     else:
-        response.headers["Content-Security-Policy"] = content_security_policy(request.environ.get(_NONCE_KEY))
+        nonce = request.environ.get(_NONCE_KEY)
+        response.headers["Content-Security-Policy"] = content_security_policy(nonce) if nonce else _SITE_POLICY
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
     return response

@@ -53,12 +53,14 @@ def site_root() -> str:
     host. Never ``url_for(..., _external=True)``: that takes the Host header on
     trust. The page cache keys on this too, so hosts never share a page.
     """
-    configured = current_app.config.get("SITE_URL")
-    if configured:
-        return configured
-    if not has_request_context():
+    if not has_request_context() and not current_app.config.get("SITE_URL"):
         raise RuntimeError("SITE_URL is needed to build absolute URLs outside a request.")
-    return f"{request.scheme}://{request.host}"
+    return site_root_of(current_app.config, request)
+
+
+def site_root_of(config, request) -> str:
+    """SITE_URL, or the request's scheme and host (``request.host`` raises for a host outside TRUSTED_HOSTS)."""
+    return config.get("SITE_URL") or f"{request.scheme}://{request.host}"
 
 
 def absolute_url(endpoint: str, **values) -> str:

@@ -152,29 +152,43 @@ def test_a_scheduled_post_going_live_moves_only_the_blog_clock(cached_app, visit
 
 
 def test_a_stock_change_is_told_apart_from_a_larger_one(cached_app, visitor, db):
-    """Units, a lot's status and hiding a product move the catalog's stock count only; other saves its content."""
+    """Units, a lot's status and hiding a product move the catalog's stock count (and its availability count
+    when a lot enters or leaves stock) only; other saves its content. Lists key on content and availability;
+    the product page on content and its own product's stock."""
     lot = LotFactory(units_available=5)
+    other = LotFactory(units_available=5)
     db.session.commit()
+    mine, others = f"/products/{lot.product.slug}", f"/products/{other.product.slug}"
     saves = [
-        ("stock", lambda: setattr(lot, "units_available", 4)),
-        ("stock", lambda: setattr(lot, "status", "reserved")),
-        ("stock", lambda: setattr(lot.product, "active", False)),
-        ("content", lambda: setattr(lot, "viability", 80.0)),
-        ("content", lambda: setattr(lot.product, "name", "Renamed")),
-        ("content", lambda: (setattr(lot, "units_available", 9), setattr(lot, "purity", 90.0))),
-        ("content", lambda: LotFactory(product=lot.product)),
-        (None, lambda: setattr(lot, "units_available", lot.units_available)),  # saved, but nothing changed
+        ({"stock"}, lambda: setattr(lot, "units_available", 4)),  # still in stock: its product page alone
+        ({"stock"}, lambda: setattr(lot, "units_reserved", 2)),
+        ({"stock", "availability"}, lambda: setattr(lot, "units_available", 0)),
+        ({"stock", "availability"}, lambda: setattr(lot, "units_available", 3)),
+        ({"stock", "availability"}, lambda: setattr(lot, "status", "reserved")),
+        ({"stock"}, lambda: setattr(lot, "units_available", 2)),  # out of stock either way
+        ({"stock", "availability"}, lambda: setattr(lot.product, "active", False)),
+        ({"content"}, lambda: setattr(lot, "viability", 80.0)),
+        ({"content"}, lambda: setattr(lot.product, "name", "Renamed")),
+        ({"content"}, lambda: (setattr(lot, "units_available", 9), setattr(lot, "purity", 90.0))),
+        ({"content"}, lambda: LotFactory(product=lot.product)),
+        (set(), lambda: setattr(lot, "units_available", lot.units_available)),  # saved, but nothing changed
     ]
-    page = visit(cached_app, visitor, "/products/")[0]
-    for kind, change in saves:
+    pages = etags(cached_app, visitor, ["/products/", mine, others])
+    for kinds, change in saves:
         before = reading("catalog")
         change()
         db.session.commit()
         after = reading("catalog")
-        assert [k for k in ("content", "stock") if after.newer_than(before, [k])] == ([kind] if kind else []), kind
-        if kind:
-            assert visit(cached_app, visitor, "/products/")[0] != page, kind  # pages show every kind
-            page = visit(cached_app, visitor, "/products/")[0]
+        moved = {k for k in ("content", "stock", "availability") if after.newer_than(before, [k])}
+        assert moved == kinds, kinds
+        shown = lot.product.active  # a hidden product's page is a 404
+        now = etags(cached_app, visitor, ["/products/", others, *([mine] if shown else [])])
+        stale = {url for url in now if now[url] != pages.get(url)}
+        expected = {"/products/"} if kinds & {"content", "availability"} else set()
+        expected |= {mine} if shown and kinds else set()
+        expected |= {others} if "content" in kinds else set()
+        assert stale == expected, kinds
+        pages = now
 
 
 def test_a_bulk_write_moves_the_clock_it_names(cached_app, visitor, site):

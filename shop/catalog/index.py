@@ -117,7 +117,7 @@ def index_counts(app: Flask) -> tuple[int, int]:
 
 def _content_newer(clock: Clock, held: Clock) -> bool:
     """Whether the reading has a change other than of stock after the one the index was built on."""
-    return clock.newer_than(held, (set(clock.kinds) | set(held.kinds)) - {STOCK})
+    return clock.newer_than(held, (set(clock.kinds) | set(held.kinds)) - {STOCK, stock_log.AVAILABILITY})
 
 
 def _build(app: Flask) -> CatalogIndex:
@@ -194,6 +194,8 @@ def _return_freed_memory() -> None:
 
 
 def forget_catalog_indexes() -> None:
-    """Drop every app's index, so the next request builds one (for tests that empty the database)."""
+    """Drop every app's index and what it read of the stock log, so the next request builds one and reads
+    the log afresh (for tests that empty the database or roll it back: the log's ids count again)."""
     with _registry_lock:
         _served_by_app.clear()
+    stock_log.forget_followers()

@@ -241,9 +241,11 @@ class Lot(db.Model):
     cd56_pct: Mapped[float | None] = mapped_column(Float)
     # Units anyone may still ask for; units held for someone (a quote, an open checkout) are not in it but in
     # units_reserved until they are sold or released (shop/catalog/stock.py moves both).
-    units_available: Mapped[int] = mapped_column(Integer, default=0)
+    # active_history: a change knows the old value even when it was not loaded, so a save can tell whether
+    # the lot entered or left stock (the catalog clock's "availability" kind: shop/catalog/stock_log.py).
+    units_available: Mapped[int] = mapped_column(Integer, default=0, active_history=True)
     units_reserved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    status: Mapped[str] = mapped_column(String(20), default="available", index=True)
+    status: Mapped[str] = mapped_column(String(20), default="available", index=True, active_history=True)
     # Optimistic locking: an UPDATE must name the version it read (see shop/admin).
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     __mapper_args__ = {"version_id_col": version}

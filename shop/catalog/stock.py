@@ -102,11 +102,14 @@ def _move(lot_id: int, units: int, *, free: int, held: int) -> None:
             units_reserved=Lot.units_reserved + held * units,
             version=Lot.version + 1,
         )
+        .returning(Lot.units_available)
         .execution_options(synchronize_session="fetch")
     )
-    if db.session.execute(statement).rowcount != 1:
+    left = db.session.execute(statement).scalar_one_or_none()
+    if left is None:
         _refuse(lot_id, units, needs_free)
-    note_stock_moved([lot_id])
+    # In or out of stock: the last free units held or sold, or units freed where none were.
+    note_stock_moved([lot_id], availability=free != 0 and left == (units if free > 0 else 0))
 
 
 def _refuse(lot_id: int, units: int, needs_free: bool) -> None:
@@ -127,7 +130,8 @@ def _positive(units: int) -> int:
     return units
 
 
-def note_stock_moved(lot_ids: list[int]) -> None:
-    """These lots' stock changed in this transaction: the catalog's "stock" clock moves at commit, and the
-    stock-change log names their products, so every process's facet index follows them in place."""
-    stock_log.note_lots(lot_ids)
+def note_stock_moved(lot_ids: list[int], *, availability: bool = True) -> None:
+    """These lots' stock changed in this transaction: the catalog's "stock" clock moves at commit (and its
+    "availability" kind, when one entered or left stock), and the stock-change log names their products,
+    so every process's facet index and their product pages follow them."""
+    stock_log.note_lots(lot_ids, availability=availability)

@@ -4,10 +4,10 @@ import os
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from shop.catalog import models, services
+from shop.catalog import models, services, stock_log
 from shop.catalog.illustrations import category_illustration
 from shop.catalog.index import index_counts
-from shop.page_cache import public_page
+from shop.page_cache import page_shows_item, public_page
 from shop.templating import absolute_url
 from shop.urls import is_slug
 
@@ -40,7 +40,7 @@ def product_list():
 
 
 @bp.get("/<slug>")
-@public_page(params=services.DONOR_PARAMS, areas=("catalog",))
+@public_page(params=services.DONOR_PARAMS, areas=("catalog:content",))  # and its own product's stock
 def product_detail(slug: str):
     """One product: specification, available lots and donors, price or quote, related products."""
     # Slugs are lower-case words and hyphens; anything else (a NUL byte, say) can't be one.
@@ -48,6 +48,7 @@ def product_detail(slug: str):
     if found is None:
         abort(404, description="We couldn't find that product. It may have been renamed or withdrawn.")
     product, lots, related = found
+    page_shows_item(stock_log.PRODUCT_STOCK, product.id)  # a unit sold makes this page stale, and no other
     return render_template(
         "catalog/detail.html",
         product=product,
