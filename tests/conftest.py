@@ -46,6 +46,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 
 from shop import create_app
+from shop.blog.related import forget_topic_maps
 from shop.catalog.index import forget_catalog_indexes
 from shop.config import TestConfig, database_engine_options
 from shop.extensions import db as _db
@@ -242,6 +243,7 @@ def db(request, app):
         limiter.reset()  # rate-limit counters live in memory in tests
         # The facet index follows the catalog clock by recency; a rolled-back or emptied database sets it back.
         forget_catalog_indexes()
+        forget_topic_maps()
 
 
 @pytest.fixture

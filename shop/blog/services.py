@@ -9,6 +9,7 @@ from sqlalchemy.orm import defer, joinedload, load_only, selectinload
 
 from shop import urls
 from shop.blog.models import Post, PostRevision, Topic, post_topic, topic_product
+from shop.blog.related import topic_map
 from shop.blog.signals import post_published
 from shop.catalog.models import Product
 from shop.catalog.services import PRODUCT_CARD_COLUMNS
@@ -270,27 +271,10 @@ def related_posts(post: Post, limit: int = 3) -> list[Post]:
     topic_ids = [t.id for t in post.topics]
     if not topic_ids:
         return []
-    shared = func.count(post_topic.c.topic_id)
-    # Rank by ids only, so grouping and sorting never carries whole rows (bodies included).
-    ranked = (
-        select(Post.id.label("id"), shared.label("shared"), Post.published_at.label("published_at"))
-        .join(post_topic, post_topic.c.post_id == Post.id)
-        .where(post_topic.c.topic_id.in_(topic_ids), Post.id != post.id, Post.visible(utcnow()))
-        # SQLite's planner prefers ix_post_published_at and then reads every row for its status.
-        .with_hint(Post, "INDEXED BY ix_post_visible", dialect_name="sqlite")
-        .group_by(Post.id, Post.published_at)
-        .order_by(shared.desc(), Post.published_at.desc(), Post.id.desc())
-        .limit(limit)
-        .subquery()
-    )
-    return list(
-        db.session.scalars(
-            select(Post)
-            .join(ranked, ranked.c.id == Post.id)
-            .options(load_only(*POST_CARD_COLUMNS))
-            .order_by(ranked.c.shared.desc(), ranked.c.published_at.desc(), Post.id.desc())
-        )
-    )
+    ids = topic_map().related(post.id, topic_ids, limit)
+    cards = db.session.scalars(select(Post).where(Post.id.in_(ids)).options(load_only(*POST_CARD_COLUMNS)))
+    found = {card.id: card for card in cards}
+    return [found[i] for i in ids if i in found]
 
 
 def may_list_products(post: Post) -> bool:

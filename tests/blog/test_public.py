@@ -1,12 +1,15 @@
 """The blog as a reader browses it: the post list, pagination, topics and their pages."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
+from shop.blog.models import Post
+from shop.models import utcnow
 from shop.templating import format_date
-from tests.blog.conftest import seed_posts, seed_topic_counts, seed_topics
+from tests.blog.conftest import create_post, seed_posts, seed_topic_counts, seed_topics
 from tests.blog.dom import parse
 
 
@@ -167,3 +170,26 @@ def test_related_posts_share_a_topic(client, seeded):
     assert 1 <= len(related) <= 3
     sharing = {p.url for p in seed_posts() if {"CAR-T", "Cancer"} & set(p.topics)}
     assert set(related) <= sharing - {"/blog/stat5-proteins-anti-tumor-immune-response"}
+
+
+def test_related_posts_rank_by_shared_topics_then_newest(client, db):
+    """Most topics in common first, the newest first among equals; drafts, posts not yet live and the post
+    itself never; a post edited or going live shows at once (the map follows the blog's clock)."""
+    now = utcnow()
+    create_post("Subject", topics=["CAR-T", "Cancer", "NK cells"])
+    create_post("Two shared, old", topics=["CAR-T", "Cancer"], published_at=now - timedelta(days=30))
+    create_post("One shared, new", topics=["NK cells"], published_at=now - timedelta(days=1))
+    create_post("One shared, newer", topics=["Cancer"], published_at=now - timedelta(hours=1))
+    create_post("One shared, oldest", topics=["CAR-T"], published_at=now - timedelta(days=90))
+    create_post("Unrelated", topics=["Stem cells"])
+    create_post("Draft", topics=["CAR-T", "Cancer", "NK cells"], status="draft")
+    later = create_post("Later", topics=["CAR-T", "Cancer", "NK cells"], status="scheduled",
+                        published_at=now + timedelta(hours=1))  # fmt: skip
+
+    def related() -> list[str]:
+        return [text for text, _ in parse(client.get("/blog/subject").text).section_headed("Related posts").links()]
+
+    assert related() == ["Two shared, old", "One shared, newer", "One shared, new"]
+    db.session.execute(update(Post).where(Post.id == later.id).values(published_at=now - timedelta(seconds=1)))
+    db.session.commit()  # its time has come: the blog's clock moves by its rule, without a save
+    assert related() == ["Later", "Two shared, old", "One shared, newer"]
