@@ -126,6 +126,10 @@ class Config:
     # Seconds a process reuses its reading of the content clocks: a cached page then costs no SQL.
     # Another process's save shows within this time; this process's own saves show at once.
     CONTENT_STAMP_TTL = float(os.environ.get("CONTENT_STAMP_TTL", 2))
+    # Seconds within which lists (the catalog, home, search) show a lot entering or leaving stock while
+    # stock changes often; the first change after a quiet spell shows at once, and a product's own page,
+    # units included, always within CONTENT_STAMP_TTL. 0: lists are drawn again after every such change.
+    CATALOG_LIST_STOCK_LAG = float(os.environ.get("CATALOG_LIST_STOCK_LAG", 10))
     # Searches whose matches the catalog's facet index keeps (16-80 kB each on 100,000 products).
     CATALOG_SEARCH_CACHE_SIZE = 128
     # A catalog change other than of stock builds a new facet index in a background thread while requests
@@ -179,6 +183,7 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     CACHE_TYPE = "NullCache"  # tests see fresh pages; tests/test_page_cache.py turns it on
     CONTENT_STAMP_TTL = 0  # tests change rows behind the app's back and look at once
+    CATALOG_LIST_STOCK_LAG = 0
     # A test's requests share one connection no other thread may use; the tests of background builds
     # turn this on with committing_db.
     CATALOG_INDEX_BACKGROUND_BUILD = False

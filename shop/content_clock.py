@@ -43,6 +43,8 @@ _READINGS = "cellshop.content_clocks"  # where an app keeps its reading and when
 
 _area_of: dict[type, str] = {}
 _item_kinds: set[tuple[str, str]] = set()  # (area, kind) no page keys on: see follow_per_item
+_settling: dict[tuple[str, str], str] = {}  # (area, kind) -> the setting of its seconds: see settle
+_SETTLED = "cellshop.settled_marks"  # where an app keeps each settling kind's mark, and when it took it
 _smaller_kind: dict[type, tuple[str, frozenset[str]]] = {}
 # (area, rule) -> None: a dict, so an app built twice (as tests do) registers each rule once, in order.
 _rules: dict[tuple[str, Callable], None] = {}
@@ -106,8 +108,25 @@ def page_clock(clock: Clock, spec: str) -> Clock:
 
 
 def page_reading(spec: str) -> Clock:
-    """The reading a page keys on for this request (see :func:`page_clock`)."""
-    return page_clock(reading(spec.partition(":")[0]), spec)
+    """The reading a page keys on for this request (see :func:`page_clock` and :func:`settle`)."""
+    return _settled(page_clock(reading(spec.partition(":")[0]), spec))
+
+
+def _settled(clock: Clock) -> Clock:
+    """The reading with each settling kind's mark as this process last took it, unless that is older than
+    its setting's seconds (then the newer mark is taken, and pages drawn anew)."""
+    kinds = dict(clock.kinds)
+    marks = current_app.extensions.setdefault(_SETTLED, {})
+    for (area, kind), setting in _settling.items():
+        seconds = current_app.config[setting]
+        if area != clock.area or kind not in kinds or seconds <= 0:
+            continue
+        now, held = time.monotonic(), marks.get((area, kind))
+        if held is None or (kinds[kind] > held[0] and now - held[1] >= seconds):
+            marks[area, kind] = (kinds[kind], now)
+        else:  # never a mark newer than the reading: what is drawn under it shows at least that much
+            kinds[kind] = min(kinds[kind], held[0])
+    return Clock(clock.area, kinds)
 
 
 # Registering (each feature, from the app factory's register step)
@@ -130,6 +149,17 @@ def follow_per_item(area: str, kind: str) -> None:
     (``shop.page_cache.page_shows_item``: a product page, its product's units), so such a change makes
     only those pages stale."""
     _item_kinds.add((checked_area(area), kind))
+
+
+def settle(area: str, kind: str, setting: str) -> None:
+    """Pages key on this kind's changes at most once per ``config[setting]`` seconds in each process.
+
+    While such changes come often (stock sold every second), the pages keyed on the kind stay cached and
+    show them within that time, drawn from what is current then; the first change after a quiet spell
+    shows within CONTENT_STAMP_TTL, as any other. For a kind whose pages may lag a little (lists saying
+    "in stock") and that some other page shows exactly (the product's own page, per item).
+    """
+    _settling[checked_area(area), kind] = setting
 
 
 def add_rule(area: str, rule: Callable) -> None:

@@ -1,5 +1,6 @@
 """Each area of the site has its own clock: a save makes stale only the pages (and the index) showing that area."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -304,3 +305,39 @@ def test_lots_of_a_hidden_product_are_stock_too(db):
     after = reading("catalog")
     assert after.newer_than(before, ["stock"]) and not after.newer_than(before, ["content"])
     assert db.session.scalar(select(Lot.units_available).where(Lot.id == lot.id)) == 0
+
+
+def test_lists_follow_frequent_stock_changes_within_the_lag(database_url, db, monkeypatch):
+    """With CATALOG_LIST_STOCK_LAG, a lot leaving stock shows on the catalog at once after a quiet spell; the
+    next ones within the lag leave it cached (its product's page shows each at once), and once the lag has
+    passed the list is drawn again with all of them. A change of content shows at once whatever the lag."""
+    import shop.content_clock as clock_module
+
+    lagging = app_with(database_url, CACHE_TYPE="SimpleCache", CONTENT_STAMP_TTL=0, CATALOG_LIST_STOCK_LAG=10)
+    visitor = _visitor(lagging)
+    now = [1000.0]
+    monkeypatch.setattr(clock_module.time, "monotonic", lambda: now[0])
+    first, second = LotFactory(units_available=1), LotFactory(units_available=1)
+    db.session.commit()
+    page = f"/products/{second.product.slug}"
+
+    def in_stock() -> int:
+        return int(re.search(r"(\d+) products?", visitor.get("/products/?stock=in").text).group(1))
+
+    assert in_stock() == 2
+    assert "<strong>1</strong> unit available" in visitor.get(page).text
+    now[0] += 60  # a quiet spell
+    first.units_available = 0
+    db.session.commit()
+    assert in_stock() == 1  # at once
+    now[0] += 1
+    second.units_available = 0
+    db.session.commit()
+    assert in_stock() == 1  # within the lag: still the list drawn after the first sale
+    assert "<strong>1</strong> unit available" not in visitor.get(page).text  # the product's own page at once
+    now[0] += 10
+    assert in_stock() == 0
+    second.product.name = "Renamed right away"
+    second.units_available = 1
+    db.session.commit()
+    assert "Renamed right away" in visitor.get("/products/").text and in_stock() == 1

@@ -4,7 +4,13 @@ from shop import content_clock
 from shop.catalog import stock_log  # noqa: F401  (its hooks log which products' stock changed)
 from shop.catalog.freshness import latest_expiry
 from shop.catalog.models import Category, Donor, DonorAllele, Lot, Product
-from shop.catalog.stock_log import LOT_STOCK_COLUMNS, PRODUCT_STOCK_COLUMNS, STOCK, register_product_stock_check
+from shop.catalog.stock_log import (
+    AVAILABILITY,
+    LOT_STOCK_COLUMNS,
+    PRODUCT_STOCK_COLUMNS,
+    STOCK,
+    register_product_stock_check,
+)
 
 # A change of stock alone (units, a lot in or out of stock, a product hidden): the facet index can
 # follow it without laying the catalog out again, where any other catalog change needs a new index.
@@ -20,5 +26,8 @@ def register_catalog_clock() -> None:
     # other pages key on the "availability" kind a stock change moves when a lot enters or leaves stock.
     content_clock.follow_per_item("catalog", STOCK)
     register_product_stock_check()
+    # Lists say "in stock" and count matching lots: while lots come and go every second, they follow within
+    # CATALOG_LIST_STOCK_LAG seconds rather than being drawn again after each sale.
+    content_clock.settle("catalog", AVAILABILITY, "CATALOG_LIST_STOCK_LAG")
     # A fresh lot past its stability window leaves the catalog at that moment, without a save.
     content_clock.add_rule("catalog", latest_expiry)
