@@ -362,6 +362,15 @@ class CatalogIndex:
         lots = everything & donors if donors is not None else everything
         return Matches(counts, products(lots, donors is not None), lots)
 
+    def in_stock(self, product_ids: list[int]) -> set[int]:
+        """Which of these products have a lot in stock (what a card says)."""
+        stocked = self.values["stock"].get("in", 0)
+        return {
+            i
+            for i, slot in zip(product_ids, self._slots(product_ids), strict=True)
+            if slot >= 0 and stocked >> slot & 1
+        }
+
     def lots_per_product(self, product_ids: Iterable[int], lots: int) -> dict[int, int]:
         """How many of each product's slots are in ``lots`` (its lots in stock that meet the filters)."""
         found = {}

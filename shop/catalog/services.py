@@ -253,7 +253,7 @@ class CatalogPage:
     """Everything the catalog list page shows, and what it tells search engines."""
 
     filters: CatalogFilters
-    products: list[tuple[Product, int]]
+    products: list[tuple[Product, bool]]  # and whether it has a lot in stock
     total: int
     pages: int
     facets: list[Facet]
@@ -296,6 +296,18 @@ class CatalogPage:
         return bool(self.filters.donor_selected)
 
     @property
+    def page_numbers(self) -> list[int | None]:
+        """The pages the pagination links: the first, the last and two either side of this one; None for a gap."""
+        near = range(max(2, self.filters.page - 2), min(self.pages, self.filters.page + 2) + 1)
+        numbers = sorted({1, self.pages, *near})
+        shown: list[int | None] = []
+        for number in numbers:
+            if shown and number - shown[-1] > 1:
+                shown.append(None)
+            shown.append(number)
+        return shown
+
+    @property
     def robots(self) -> str | None:
         """The robots directive: filtered, searched and re-sorted lists stay out of search engines;
         the whole catalog and a category's own listing (a landing page) are indexed."""
@@ -329,7 +341,8 @@ def browse_catalog(args: MultiDict, per_page: int) -> CatalogPage:
     if filters.page <= pages:
         offset = (filters.page - 1) * per_page
         ids = index.page(found.products, offset, per_page, filters.sort, hits)
-        products = products_with_stock(ids)
+        in_stock = index.in_stock(ids)
+        products = [(product, product.id in in_stock) for product in product_cards(ids)]
         if filters.donor_selected:
             lot_counts = index.lots_per_product(ids, found.lots)
     landing = next((c for c in categories if c.slug == filters.category_page), None)
@@ -365,22 +378,15 @@ def index_filters(selected: dict[str, list[str]], index) -> tuple[dict[str, list
     return resolved, notes
 
 
-def products_with_stock(ids: list[int]) -> list[tuple[Product, int]]:
-    """The products with these ids, in this order, with their units in stock (one query)."""
+def product_cards(ids: list[int]) -> list[Product]:
+    """The products with these ids, in this order, with what a card shows (one query)."""
     if not ids:
         return []
-    stock = (
-        select(func.coalesce(func.sum(Lot.units_available), 0))
-        .where(Lot.product_id == Product.id, _in_stock_lot())
-        .correlate(Product)
-        .scalar_subquery()
-    )
-    rows = db.session.execute(
-        select(Product, stock.label("units"))
-        .where(Product.id.in_(ids))
-        .options(load_only(*PRODUCT_CARD_COLUMNS), joinedload(Product.category))
-    )
-    found = {product.id: (product, units) for product, units in rows}
+    options = load_only(*PRODUCT_CARD_COLUMNS), joinedload(Product.category)
+    found = {
+        product.id: product
+        for product in db.session.scalars(select(Product).where(Product.id.in_(ids)).options(*options))
+    }
     return [found[i] for i in ids if i in found]
 
 
@@ -629,4 +635,4 @@ def search_products(q: str, limit: int = 12) -> SiteSearch:
     selected, notes = index_filters(filters.selected, index)
     found = index.match(selected, hits)
     ids = index.page(found.products, 0, limit, "relevance", hits)
-    return SiteSearch(filters, [product for product, _units in products_with_stock(ids)], filters.notes + notes)
+    return SiteSearch(filters, product_cards(ids), filters.notes + notes)

@@ -356,3 +356,23 @@ def test_single_page_has_no_pagination(client, seeded):
     html = client.get("/products/?category=pbmc").text
     assert 'aria-label="Pagination"' not in html
     assert result_count(html) == "3 products"
+
+
+@pytest.mark.parametrize(
+    ("page", "pages", "numbers"),
+    [
+        (1, 1, [1]),
+        (1, 10, [1, 2, 3, None, 10]),
+        (4, 10, [1, 2, 3, 4, 5, 6, None, 10]),
+        (5, 10, [1, None, 3, 4, 5, 6, 7, None, 10]),
+        (10, 10, [1, None, 8, 9, 10]),
+        (2000, 4167, [1, None, 1998, 1999, 2000, 2001, 2002, None, 4167]),
+    ],
+)
+def test_pagination_links_the_ends_and_two_pages_either_side(page, pages, numbers):
+    """The page object decides which page numbers the pagination shows (None: a gap), whatever the count."""
+    from types import SimpleNamespace
+
+    from shop.catalog.services import CatalogPage
+
+    assert CatalogPage(SimpleNamespace(page=page), [], 0, pages, []).page_numbers == numbers
