@@ -1,11 +1,11 @@
 """The cache the shop uses: while its store (Redis) is down, pages are served uncached instead of failing."""
 
+import sys
 import time
 from typing import Any
 
 from flask import current_app
 from flask_caching import Cache
-from redis.exceptions import RedisError
 
 # Where each app keeps when to try its store again (the Cache object is shared by every app in tests).
 _STATE = "cellshop.cache_store"
@@ -33,7 +33,7 @@ class ResilientCache(Cache):
             return fallback
         try:
             result = getattr(self.cache, operation)(*args, **kwargs)
-        except (RedisError, OSError) as error:  # the store is down or unreachable; a bug elsewhere still raises
+        except _store_errors() as error:  # the store is down or unreachable; a bug elsewhere still raises
             pause = current_app.config["CACHE_RETRY_AFTER"]
             state.update(retry_at=time.monotonic() + pause, down=True)
             current_app.logger.warning("Cache store unavailable (%s); serving uncached for %s s.", error, pause)
@@ -42,3 +42,13 @@ class ResilientCache(Cache):
             state["down"] = False
             current_app.logger.warning("Cache store available again.")
         return result
+
+
+def _store_errors() -> tuple[type[Exception], ...]:
+    """What a store that is down raises: OSError, and Redis's errors when Redis is the store.
+
+    redis is imported by the Redis store only (a web worker on the in-process cache saves its 6 MB), and
+    without it imported none of its errors can be raised.
+    """
+    redis = sys.modules.get("redis.exceptions")
+    return (OSError, redis.RedisError) if redis is not None else (OSError,)

@@ -4,13 +4,14 @@ import click
 from flask import Flask
 
 from shop.audit import acting_as
-from shop.seeds import load_seeds
 
 
 @click.command("seed")
 @click.option("--path", default="seeds", show_default=True, help="Folder holding the seed files.")
 def seed_command(path: str) -> None:
     """Load the demo catalog from seeds/ (idempotent: running it twice leaves the same rows)."""
+    from shop.seeds import load_seeds  # and YAML: only this command reads it, no web worker
+
     with acting_as("cli: flask seed"):
         report = load_seeds(path)
     for name, tally in report.items():
