@@ -8,7 +8,7 @@ moves the clock the moment a lot in stock expires, so cached pages and the facet
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Float, Select, and_, cast, func, literal, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Float, Select, and_, bindparam, cast, func, literal, or_, select
 
 from shop.catalog.models import Lot, Product
 from shop.extensions import db
@@ -23,11 +23,19 @@ def _usable_until(lot, product) -> ColumnElement:
     return func.datetime(func.julianday(lot.collected_on) + cast(product.stability_hours, Float) / 24.0)
 
 
-def _now(now: datetime) -> ColumnElement:
-    """A UTC moment as the database compares it with :func:`_usable_until`."""
-    if db.engine.dialect.name == "postgresql":
-        return literal(now)
-    return func.datetime(literal(now.strftime("%Y-%m-%d %H:%M:%S")))
+# For a statement built once and run many times: the current moment as a bound parameter (see now_value).
+NOW = bindparam("now")
+
+
+def now_value(now: datetime) -> datetime | str:
+    """The value to bind to :data:`NOW`: the moment as the database compares it with a window's end."""
+    return now if db.engine.dialect.name == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _now(now: datetime | BindParameter) -> ColumnElement:
+    """A UTC moment (or :data:`NOW`) as the database compares it with :func:`_usable_until`."""
+    value = now if isinstance(now, BindParameter) else literal(now_value(now))
+    return value if db.engine.dialect.name == "postgresql" else func.datetime(value)
 
 
 def _windowed(product) -> ColumnElement:
@@ -35,7 +43,7 @@ def _windowed(product) -> ColumnElement:
     return and_(product.format == "fresh", product.stability_hours.is_not(None))
 
 
-def within_window(now: datetime, lot=Lot, product=Product) -> ColumnElement:
+def within_window(now: datetime | BindParameter, lot=Lot, product=Product) -> ColumnElement:
     """Condition on a lot and its product (both in the query): not past the product's stability window."""
     return or_(~_windowed(product), _usable_until(lot, product) > _now(now))
 
