@@ -77,6 +77,13 @@ def add_load_flags(parser: argparse.ArgumentParser) -> None:
         "--no-page-cache", action="store_true", help="serve with the page cache off: every page costs a miss"
     )
     parser.add_argument(
+        "--list-stock-lag",
+        type=float,
+        default=None,
+        help="the shop's CATALOG_LIST_STOCK_LAG (seconds lists may lag stock changes; its default: 10); "
+        "0 draws lists again after every sale",
+    )
+    parser.add_argument(
         "--writes",
         action="store_true",
         help="then load the write pages again while bench.writer changes a lot's units every second and "
@@ -192,6 +199,8 @@ def server_env(prepared: Prepared, args: argparse.Namespace) -> dict[str, str]:
     env = {"DATABASE_URL": prepared.url, "PAGE_CACHE_DIAGNOSTICS": "1", **SERVER_SETTINGS}
     if args.no_page_cache:
         env["CACHE_TYPE"] = "NullCache"
+    if args.list_stock_lag is not None:
+        env["CATALOG_LIST_STOCK_LAG"] = str(args.list_stock_lag)
     return env
 
 
@@ -334,6 +343,7 @@ def result(prepared: Prepared, args, workers: int, settings: LoadSettings, ceili
             "workers": workers,
             "threads": args.threads,
             "page_cache": not args.no_page_cache,
+            "list_stock_lag": args.list_stock_lag,
             "writes": bool(run.write_rows),
             "duration": args.duration,
             "warmup": args.warmup,

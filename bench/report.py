@@ -155,6 +155,8 @@ def summary_markdown(results: list[dict]) -> str:
     for data in results:
         s = data["settings"]
         cache = "page cache on" if s["page_cache"] else "page cache OFF"
+        if s.get("list_stock_lag") is not None:
+            cache += f", lists lag stock by {s['list_stock_lag']:g} s"
         out += [
             f"### {data['db']}, {s['workers']} worker(s) x {s['threads']} threads, {s['concurrency']} connections, "
             f"{cache}",

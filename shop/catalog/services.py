@@ -226,7 +226,8 @@ def find_by_catalog_number(q: str) -> Product | None:
 def _in_stock_lot(lot=Lot, now=None):
     """Condition on a lot (and Product, in the query): it can be ordered now (or at ``now``: :data:`NOW` in a
     statement built once), within its stability window."""
-    return and_(lot.status == "available", lot.units_available > 0, within_window(utcnow() if now is None else now, lot))
+    moment = utcnow() if now is None else now
+    return and_(lot.status == "available", lot.units_available > 0, within_window(moment, lot))
 
 
 def _has_stock():
