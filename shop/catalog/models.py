@@ -80,6 +80,8 @@ class Product(db.Model):
             name="viability_percent",
         ),
         Index("ix_product_category_display", "category_id", text("featured DESC"), "name"),
+        # The dashboard counts hidden products per category from the index alone.
+        Index("ix_product_active_category", "active", "category_id"),
         # The freshness rule of the catalog's clock starts from these few products (shop/catalog/freshness.py).
         Index(
             "ix_product_windowed",
@@ -222,6 +224,8 @@ class Lot(db.Model):
             sqlite_where=text("status = 'available' AND units_available > 0"),
             postgresql_where=text("status = 'available' AND units_available > 0"),
         ),
+        # The dashboard's lots running low, in order.
+        Index("ix_lot_stock_level", "status", "units_available", "lot_number"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
