@@ -267,12 +267,21 @@ class CachedPageShortcut:
         self.on = app.config["CACHE_TYPE"] != "NullCache" and app.config["CONTENT_STAMP_TTL"] > 0
 
     def __call__(self, environ, start_response):
-        answer = self._hit(environ) if self.on and environ["REQUEST_METHOD"] in ("GET", "HEAD") else None
+        answer = self._guarded_hit(environ) if self.on and environ["REQUEST_METHOD"] in ("GET", "HEAD") else None
         if answer is None:
             return self.wsgi_app(environ, start_response)
         status, headers, body = answer
         start_response(status, headers)
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+
+    def _guarded_hit(self, environ) -> tuple[str, list, bytes] | None:
+        """The hit, or None; whatever goes wrong here (the database down while a product page checks its
+        stock, say) is logged and left to Flask, which answers it with its error pages."""
+        try:
+            return self._hit(environ)
+        except Exception:
+            self.app.logger.exception("the page cache's shortcut failed; Flask answers the request")
+            return None
 
     def _hit(self, environ) -> tuple[str, list, bytes] | None:
         cookies = environ.get("HTTP_COOKIE", "")
@@ -287,7 +296,7 @@ class CachedPageShortcut:
             visit.trusted_hosts = self.app.config["TRUSTED_HOSTS"]
             try:
                 root = site_root_of(self.app.config, visit)
-                endpoint, view_args = self.app.url_map.bind_to_environ(environ).match()
+                endpoint, _args = self.app.url_map.bind_to_environ(environ).match()
             except HTTPException:  # an untrusted host, a redirect, no such page: Flask answers
                 return None
             page = getattr(self.app.view_functions.get(endpoint), "cached_page", None)

@@ -167,3 +167,20 @@ def test_a_unit_sold_makes_its_product_page_stale_and_no_other(kept_app, visitor
     assert after[mine].headers["ETag"] != before[mine].headers["ETag"]
     for url in ("/products/", others):
         assert after[url].headers["ETag"] == before[url].headers["ETag"], url
+
+
+def test_a_failure_in_the_shortcut_is_left_to_flask(kept_app, visitor, seeded, flask_requests, monkeypatch, caplog):
+    """A product page's stock check that fails (the database gone, say) is logged, and Flask answers."""
+    from shop.catalog import stock_log
+
+    visitor.get("/products/pbmc-cryopreserved-10m")
+
+    def broken(self, product_id, position):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(stock_log.Follower, "changed_since", broken)
+    dispatched = len(flask_requests)
+    with pytest.raises(RuntimeError):  # Flask's own path meets the same failure (its 500 handler answers)
+        visitor.get("/products/pbmc-cryopreserved-10m")
+    assert len(flask_requests) == dispatched + 1
+    assert "the page cache's shortcut failed" in caplog.text
