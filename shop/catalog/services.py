@@ -12,10 +12,11 @@ the catalog's size: the content clocks, the categories and its page of products
 (plus, for a search the index has not seen, the full-text query).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from typing import NamedTuple
-from urllib.parse import quote_plus
+from urllib.parse import parse_qsl, quote_plus
 
 from flask import url_for
 from sqlalchemy import Select, and_, bindparam, exists, false, func, or_, select
@@ -23,7 +24,7 @@ from sqlalchemy.orm import aliased, defer, joinedload, load_only, selectinload
 from werkzeug.datastructures import MultiDict
 
 from shop.catalog import donor_filters
-from shop.catalog.facets import FACETS, PRODUCT_FACETS
+from shop.catalog.facets import FACETS, PRODUCT_FACETS, product_values
 from shop.catalog.freshness import NOW, now_value, within_window
 from shop.catalog.index import catalog_index
 from shop.catalog.models import (
@@ -38,7 +39,7 @@ from shop.catalog.models import (
     Lot,
     Product,
 )
-from shop.catalog.search import MAX_QUERY_LENGTH, looks_like_catalog_number, search_terms
+from shop.catalog.search import MAX_QUERY_LENGTH, looks_like_catalog_number, matching_products, search_terms
 from shop.extensions import db
 from shop.models import utcnow
 from shop.templating import absolute_url
@@ -55,6 +56,7 @@ QUOTE_CRITERIA = ("hla", "cmv", "sex", "age")
 # Every query parameter a catalog page reads (read_filters); the page cache keys on these alone.
 # ``more=hla`` lists every allele in the HLA facet.
 URL_PARAMS = ("q", *PRODUCT_FACETS, *DONOR_PARAMS, "sort", "page", "more")
+FILTER_PARAMS = (*PRODUCT_FACETS, *DONOR_PARAMS)
 FACET_TITLES = {
     "category": "Category",
     "format": "Format",
@@ -85,6 +87,9 @@ class CatalogFilters:
     text: str = ""
     notes: list[str] = field(default_factory=list)
     more: bool = False  # list every HLA allele
+    # Filter values the URL gave that were left out ("age=12-200"): the catalog shows what it can, a stored
+    # query (a donor alert) refuses them rather than wait on something other than what was asked.
+    ignored: list[str] = field(default_factory=list)
 
     @property
     def terms(self) -> list[str]:
@@ -110,6 +115,14 @@ class CatalogFilters:
     def values(self, facet: str) -> list[str]:
         """The selected values of one facet (empty when it is not filtered)."""
         return self.selected.get(facet, [])
+
+    @property
+    def query(self) -> str:
+        """The search words and filters as one query string, the same whatever order they were ticked in
+        (sort and page left out): what a donor alert keeps, and groups alerts by."""
+        pairs = [("q", self.text)] if self.text else []
+        pairs += [(name, value) for name in FILTER_PARAMS for value in sorted(self.values(name))]
+        return "&".join(f"{k}={_quote(v)}" for k, v in pairs)
 
     @property
     def active(self) -> bool:
@@ -190,14 +203,17 @@ def read_filters(args: MultiDict, categories: list[Category]) -> CatalogFilters:
         "stock": set(STOCK),
     }
     selected: dict[str, list[str]] = {}
+    ignored: list[str] = []
     for facet, allowed in known.items():
         chosen = [v for v in dict.fromkeys(args.getlist(facet)) if v in allowed]
+        ignored += [f"{facet}={v}" for v in args.getlist(facet) if v not in allowed]
         if chosen:
             selected[facet] = chosen
     q = (args.get("q") or "")[:MAX_QUERY_LENGTH].strip()
     parsed = donor_filters.parse_query(q)
     for name in DONOR_PARAMS:
         chosen = donor_filters.read_donor_values(name, args.getlist(name) + parsed.selected.get(name, []))
+        ignored += [f"{name}={v}" for v in donor_filters.unreadable_values(name, args.getlist(name))]
         if chosen:
             selected[name] = chosen
     sort = args.get("sort", "relevance")
@@ -211,7 +227,31 @@ def read_filters(args: MultiDict, categories: list[Category]) -> CatalogFilters:
         text=parsed.text,
         notes=parsed.notes,
         more=args.get("more") == "hla",
+        ignored=ignored,
     )
+
+
+def filters_from_query(query: str) -> CatalogFilters:
+    """The filters a stored query string names (:attr:`CatalogFilters.query`), read as a catalog URL is."""
+    categories = db.session.scalars(select(Category).order_by(Category.position, Category.name)).all()
+    return read_filters(MultiDict(parse_qsl(query, keep_blank_values=False)), categories)
+
+
+def describe_filters(filters: CatalogFilters) -> str:
+    """What a filtered catalog lists, in one sentence: "Lots whose donor is HLA-A*02:01 and CMV negative
+    (category: T cells; format: Cryopreserved; search: “CD8”)"."""
+    clause = donor_filters.donor_clause(filters.selected) or "lots in stock"
+    names = {}
+    if filters.values("category"):
+        names = dict(db.session.execute(select(Category.slug, Category.name)).all())
+    labels = {"category": names, "format": FORMATS, "grade": GRADES, "pricing": PRICING, "stock": STOCK}
+    parts = [
+        f"{FACET_TITLES[name].lower()}: " + " or ".join(labels[name].get(value, value) for value in values)
+        for name in PRODUCT_FACETS
+        if (values := filters.values(name))
+    ]
+    parts += [f"search: “{filters.text}”"] if filters.text else []
+    return clause[0].upper() + clause[1:] + (f" ({'; '.join(parts)})" if parts else "")
 
 
 def find_by_catalog_number(q: str) -> Product | None:
@@ -527,6 +567,37 @@ def match_lots(lots: list[Lot], args: MultiDict) -> LotMatches:
     matching = {lot.id for lot in lots if donor_filters.donor_matches(donor_filters.donor_keys(lot.donor), selected)}
     ordered = sorted(lots, key=lambda lot: lot.id not in matching)  # a stable sort: each group keeps its order
     return LotMatches(selected, ordered, matching)
+
+
+def lots_matching(filters: CatalogFilters, lot_ids: Iterable[int]) -> set[int]:
+    """Which of these lots the catalog page of ``filters`` lists as matching: in stock now (within its window, on a
+    product shown), its product meeting the product filters and the search, its donor every donor filter.
+
+    The facet index answers this for the whole catalog at once; this answers it for a few lots, from the
+    database, by the same rules (``facets.product_values``, ``donor_filters.donor_matches``, the full-text
+    search): what a donor alert asks of the lots that just arrived.
+    """
+    lots = db.session.scalars(
+        select(Lot)
+        .join(Product, Product.id == Lot.product_id)
+        .where(Lot.id.in_(list(lot_ids)), _in_stock_lot(), Product.active)
+        .options(joinedload(Lot.product).joinedload(Product.category))
+        .options(joinedload(Lot.donor).selectinload(Donor.alleles))
+    ).unique()
+    found = {lot.id: lot.product_id for lot in lots if _meets_filters(lot, filters)}
+    if filters.terms and found:
+        searched = matching_products(filters.terms).subquery()
+        hits = set(db.session.scalars(select(searched.c.id).where(searched.c.id.in_(set(found.values())))))
+        found = {lot_id: product_id for lot_id, product_id in found.items() if product_id in hits}
+    return set(found)
+
+
+def _meets_filters(lot: Lot, filters: CatalogFilters) -> bool:
+    """The lot's product meets the product filters ("stock": the lot is in stock) and its donor every donor filter."""
+    own = product_values(lot.product, lot.product.category.slug)
+    if not all(value in filters.values(facet) for facet, value in own if filters.values(facet)):
+        return False
+    return donor_filters.donor_matches(donor_filters.donor_keys(lot.donor), filters.donor_selected)
 
 
 def featured_products(limit: int = 6) -> list[Product]:
