@@ -467,13 +467,19 @@ def parse_query(q: str) -> DonorQuery:
     if query.selected:
         rest = _DONOR_WORD.sub(" ", rest)  # "female donors": the filter says it
     query.text = " ".join(rest.split())
-    for name in ("cmv", "ebv", "sex"):
-        if len(query.selected.get(name, [])) > 1:
-            both = " and ".join(phrase(name, v) for v in query.selected[name])
-            query.notes.append(
-                f"The search asks for both {both}: a donor is one or the other, so lots of either are shown."
-            )
+    for name in contradictory(query.selected):
+        both = " and ".join(phrase(name, v) for v in query.selected[name])
+        query.notes.append(f"{BOTH_ASKED} {both}: a donor is one or the other, so lots of either are shown.")
     return query
+
+
+BOTH_ASKED = "The search asks for both"
+
+
+def contradictory(selected: Mapping[str, list[str]]) -> list[str]:
+    """The filters of a value a donor has one of (CMV, EBV, sex) given more than one: the catalog shows lots of
+    either; one donor can't be both."""
+    return [name for name in ("cmv", "ebv", "sex") if len(selected.get(name, [])) > 1]
 
 
 def _taken(query: DonorQuery, read, match: re.Match) -> str:

@@ -12,10 +12,10 @@ the catalog's size: the content clocks, the categories and its page of products
 (plus, for a search the index has not seen, the full-text query).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 from urllib.parse import parse_qsl, quote_plus
 
 from flask import url_for
@@ -36,6 +36,7 @@ from shop.catalog.models import (
     SMOKING,
     Category,
     Donor,
+    DonorAllele,
     Lot,
     Product,
 )
@@ -45,6 +46,7 @@ from shop.models import utcnow
 from shop.templating import absolute_url
 from shop.urls import page_number
 
+K = TypeVar("K")
 PRICING = {"list": "List price", "quote": "Quote only"}
 STOCK = {"in": "In stock"}
 SORTS = {"relevance": "Relevance", "name": "Name (A–Z)", "price": "Price (low to high)", "newest": "Newest"}
@@ -210,6 +212,8 @@ def read_filters(args: MultiDict, categories: list[Category]) -> CatalogFilters:
         if chosen:
             selected[facet] = chosen
     q = (args.get("q") or "")[:MAX_QUERY_LENGTH].strip()
+    if len(args.get("q") or "") > MAX_QUERY_LENGTH:
+        ignored.append(f"q={q[:20]}…")  # cut to MAX_QUERY_LENGTH, so not the search asked for
     parsed = donor_filters.parse_query(q)
     for name in DONOR_PARAMS:
         chosen = donor_filters.read_donor_values(name, args.getlist(name) + parsed.selected.get(name, []))
@@ -231,10 +235,25 @@ def read_filters(args: MultiDict, categories: list[Category]) -> CatalogFilters:
     )
 
 
-def filters_from_query(query: str) -> CatalogFilters:
-    """The filters a stored query string names (:attr:`CatalogFilters.query`), read as a catalog URL is."""
-    categories = db.session.scalars(select(Category).order_by(Category.position, Category.name)).all()
-    return read_filters(MultiDict(parse_qsl(query, keep_blank_values=False)), categories)
+def filters_from_query(query: str, categories: list[Category] | None = None) -> CatalogFilters:
+    """The filters a stored query string names (:attr:`CatalogFilters.query`), read as a catalog URL is
+    (``categories``: every category, when the caller has them already)."""
+    if categories is None:
+        categories = all_categories()
+    return read_filters(MultiDict(parse_qsl(query)), categories)
+
+
+def unknown_alleles(values: list[str]) -> list[str]:
+    """The HLA filter values (alleles or groups) that no donor on record has been typed with."""
+    if not values:
+        return []
+    known = set(db.session.scalars(select(DonorAllele.allele).distinct()))
+    return [value for value in values if not donor_filters.covered_keys("hla", value, known)]
+
+
+def all_categories() -> list[Category]:
+    """Every category, in the catalog's order."""
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.name)))
 
 
 def describe_filters(filters: CatalogFilters) -> str:
@@ -263,7 +282,7 @@ def find_by_catalog_number(q: str) -> Product | None:
     )
 
 
-def _in_stock_lot(lot=Lot, now=None):
+def in_stock_lot(lot=Lot, now=None):
     """Condition on a lot (and Product, in the query): it can be ordered now (or at ``now``: :data:`NOW` in a
     statement built once), within its stability window."""
     moment = utcnow() if now is None else now
@@ -277,7 +296,7 @@ def _has_stock():
     joins Lot (the donor facet counts), it is not correlated to that join.
     """
     lot = aliased(Lot)
-    return exists().where(lot.product_id == Product.id, _in_stock_lot(lot))
+    return exists().where(lot.product_id == Product.id, in_stock_lot(lot))
 
 
 @dataclass(frozen=True)
@@ -371,7 +390,7 @@ def browse_catalog(args: MultiDict, per_page: int) -> CatalogPage:
     the database is asked for the categories, the search (when the index has not
     seen it yet) and the page's products.
     """
-    categories = db.session.scalars(select(Category).order_by(Category.position, Category.name)).all()
+    categories = all_categories()
     filters = read_filters(args, categories)
     index = catalog_index()
     hits = index.search(filters.terms, filters.text) if filters.terms else None
@@ -522,7 +541,7 @@ def _product_page_statements(dialect: str) -> ProductPageStatements:
         # Lots whose units are all held for accepted quotes are shown too, as reserved.
         .where(
             Lot.product_id == bindparam("product_id"),
-            or_(_in_stock_lot(now=NOW), and_(Lot.status == "available", Lot.units_reserved > 0)),
+            or_(in_stock_lot(now=NOW), and_(Lot.status == "available", Lot.units_reserved > 0)),
         )
         .options(joinedload(Lot.donor).selectinload(Donor.alleles))
         .order_by(Lot.collected_on.desc(), Lot.lot_number),
@@ -577,19 +596,35 @@ def lots_matching(filters: CatalogFilters, lot_ids: Iterable[int]) -> set[int]:
     database, by the same rules (``facets.product_values``, ``donor_filters.donor_matches``, the full-text
     search): what a donor alert asks of the lots that just arrived.
     """
-    lots = db.session.scalars(
-        select(Lot)
-        .join(Product, Product.id == Lot.product_id)
-        .where(Lot.id.in_(list(lot_ids)), _in_stock_lot(), Product.active)
-        .options(joinedload(Lot.product).joinedload(Product.category))
-        .options(joinedload(Lot.donor).selectinload(Donor.alleles))
-    ).unique()
-    found = {lot.id: lot.product_id for lot in lots if _meets_filters(lot, filters)}
-    if filters.terms and found:
-        searched = matching_products(filters.terms).subquery()
-        hits = set(db.session.scalars(select(searched.c.id).where(searched.c.id.in_(set(found.values())))))
-        found = {lot_id: product_id for lot_id, product_id in found.items() if product_id in hits}
-    return set(found)
+    return lots_matching_each({None: filters}, lot_ids)[None]
+
+
+def lots_matching_each(filters: Mapping[K, CatalogFilters], lot_ids: Iterable[int]) -> dict[K, set[int]]:
+    """:func:`lots_matching` for several sets of filters over the same lots, which are read once."""
+    lots = (
+        db.session.scalars(
+            select(Lot)
+            .join(Product, Product.id == Lot.product_id)
+            .where(Lot.id.in_(list(lot_ids)), in_stock_lot(), Product.active)
+            .options(joinedload(Lot.product).joinedload(Product.category))
+            .options(joinedload(Lot.donor).selectinload(Donor.alleles))
+        )
+        .unique()
+        .all()
+    )
+    searched: dict[tuple[str, ...], set[int]] = {}
+    matched = {}
+    for key, each in filters.items():
+        found = [lot for lot in lots if _meets_filters(lot, each)]
+        if each.terms and found:
+            terms = tuple(each.terms)
+            if terms not in searched:
+                hits = matching_products(each.terms).subquery()
+                product_ids = {lot.product_id for lot in lots}
+                searched[terms] = set(db.session.scalars(select(hits.c.id).where(hits.c.id.in_(product_ids))))
+            found = [lot for lot in found if lot.product_id in searched[terms]]
+        matched[key] = {lot.id for lot in found}
+    return matched
 
 
 def _meets_filters(lot: Lot, filters: CatalogFilters) -> bool:
