@@ -93,7 +93,7 @@ def send_alerts() -> int:
         return 0
     due = due_lots({arrival.lot_id: arrival.entered_stock_at for arrival in arrivals})
     batch = dict(list(due.items())[:ALERT_BATCH])
-    _queue_all(batch)
+    queue_batch(batch)
     if len(due) <= ALERT_BATCH:  # otherwise the rest go next round (the delivery rows skip those done now)
         done = utcnow()
         for arrival in arrivals:
@@ -130,7 +130,7 @@ def due_lots(arrived: dict[int, datetime]) -> dict[int, list[int]]:
     return due
 
 
-def _queue_all(batch: dict[int, list[int]]) -> None:
+def queue_batch(batch: dict[int, list[int]]) -> None:
     """One e-mail per alert of the batch, listing its lots, with a delivery row per lot."""
     if not batch:
         return

@@ -12,8 +12,8 @@ says which lot arrivals (``Lot.entered_stock_at``) are matched already.
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, select, text
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from shop.catalog.models import Lot
 from shop.consent import ConsentRecord
@@ -141,3 +141,28 @@ class LotArrival(db.Model):
     entered_stock_at: Mapped[datetime] = mapped_column(UTCDateTime)
     noted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def _of_filter(*conditions):
+    """A count or max over a filter's alerts, as a column of AlertFilter (loaded only when asked: the back office)."""
+    return DonorAlert.filter_id == AlertFilter.id, *conditions
+
+
+# What the back office lists per filter; deferred, so nothing else pays for them.
+AlertFilter.waiting = column_property(
+    select(func.count(DonorAlert.id)).where(*_of_filter(DonorAlert.status == ACTIVE)).scalar_subquery(), deferred=True
+)
+AlertFilter.pending = column_property(
+    select(func.count(DonorAlert.id)).where(*_of_filter(DonorAlert.status == PENDING)).scalar_subquery(), deferred=True
+)
+AlertFilter.newest = column_property(
+    select(func.max(DonorAlert.confirmed_at)).where(*_of_filter(DonorAlert.status == ACTIVE)).scalar_subquery(),
+    deferred=True,
+)
+AlertFilter.lots_sent = column_property(
+    select(func.count(AlertDelivery.id))
+    .join(DonorAlert, DonorAlert.id == AlertDelivery.alert_id)
+    .where(*_of_filter())
+    .scalar_subquery(),
+    deferred=True,
+)

@@ -15,6 +15,7 @@ from shop.extensions import db as _db
 from shop.mail.worker import link_context
 from shop.models import utcnow
 from tests.factories import CategoryFactory, DonorFactory, LotFactory, ProductFactory
+from tests.mail.conftest import mail_app, smtp  # noqa: F401  (fixtures: the outbox through a real SMTP server)
 from tests.outbox import link_in, queued  # noqa: F401  (the tests import them from here)
 
 # What a browser sends with a form posted from one of our pages (the test client's host is localhost).
