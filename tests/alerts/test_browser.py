@@ -7,24 +7,11 @@ import re
 import pytest
 
 from shop.alerts.models import STOPPED
-from shop.mail import worker
 from tests.alerts.conftest import alert_of
-from tests.mail.conftest import mail_app_with
-from tests.mail.smtp import SMTPServer, text_part
+from tests.mail.conftest import deliver_on
+from tests.mail.smtp import SMTPServer, link_in_text
 
 pytestmark = pytest.mark.browser  # live_server brings committing_db
-
-
-def deliver(database_url: str, smtp: SMTPServer, site: str) -> None:
-    """What ``flask outbox send-once`` does, delivering to the test's SMTP server, links on the live server."""
-    with mail_app_with(database_url, SMTP_URL=smtp.url, SITE_URL=site, SMTP_TIMEOUT=5).app_context():
-        worker.drain()
-
-
-def link(message, path: str) -> str:
-    found = re.search(r"(https?://\S+" + re.escape(path) + r"\S+)", text_part(message))
-    assert found, text_part(message)
-    return found.group(1)
 
 
 def test_a_researcher_asks_for_an_alert_confirms_it_and_hears_of_the_next_lot(page, live_server, database_url, catalog):
@@ -41,10 +28,10 @@ def test_a_researcher_asks_for_an_alert_confirms_it_and_hears_of_the_next_lot(pa
         page.get_by_role("heading", name="Check your inbox").wait_for()
         assert "Lots whose donor is CMV negative" in page.locator("main").inner_text()
 
-        deliver(database_url, smtp, live_server)
+        deliver_on(database_url, smtp, live_server)
         [confirmation] = smtp.mailbox.wait_for(1)
         assert confirmation["Subject"] == "Confirm your donor alert at CellShop"
-        page.goto(link(confirmation, "/alerts/confirm/"))
+        page.goto(link_in_text(confirmation, "/alerts/confirm/"))
         assert alert_of("ann@lab.example").status == "pending"  # opening the link started nothing
         page.get_by_role("button", name="Start the alert").click()
         page.get_by_role("heading", name="Your alert is on").wait_for()
@@ -54,14 +41,14 @@ def test_a_researcher_asks_for_an_alert_confirms_it_and_hears_of_the_next_lot(pa
         assert "Lots whose donor is CMV negative" in item.inner_text() and "Active" in item.inner_text()
 
         catalog.new_lot(catalog.cd8, catalog.a2_neg, lot_number="2611-D10482-40")
-        deliver(database_url, smtp, live_server)
+        deliver_on(database_url, smtp, live_server)
         [_, alert_mail] = smtp.mailbox.wait_for(2)
         assert alert_mail["Subject"] == "A matching lot has arrived: CD8+ T cells 25M"
-        page.goto(link(alert_mail, "/products/cd8-t-cells-25m"))
+        page.goto(link_in_text(alert_mail, "/products/cd8-t-cells-25m"))
         matched = page.locator(".lot-match")
         assert "2611-D10482-40" in matched.inner_text() and "Matches your filters" in matched.inner_text()
 
-        page.goto(link(alert_mail, "/alerts/unsubscribe/"))
+        page.goto(link_in_text(alert_mail, "/alerts/unsubscribe/"))
         page.get_by_role("button", name="Stop this alert").click()
         page.get_by_role("heading", name="Alert stopped").wait_for()
         assert alert_of("ann@lab.example").status == STOPPED

@@ -16,7 +16,7 @@ from shop.extensions import db as _db
 from shop.mail import worker
 from shop.mail.worker import link_context
 from tests.alerts.conftest import alert_of, ask, make_alert, queued
-from tests.mail.smtp import html_part, text_part
+from tests.mail.smtp import html_part, link_in_text, text_part
 
 
 def path_of(url: str) -> str:
@@ -24,9 +24,8 @@ def path_of(url: str) -> str:
 
 
 def link(message, path: str) -> str:
-    found = re.search(r"https?://\S+" + re.escape(path) + r"\S+", text_part(message))
-    assert found, text_part(message)
-    return path_of(found.group(0))
+    """The path of the first link to ``path...`` in a received message."""
+    return path_of(link_in_text(message, path))
 
 
 def test_a_donor_alert_fires_once_for_a_new_matching_lot_through_the_outbox(mail_app, smtp, client, catalog):
