@@ -17,9 +17,8 @@ from shop.models import utcnow
 from tests.factories import CategoryFactory, DonorFactory, LotFactory, ProductFactory
 from tests.mail.conftest import mail_app, smtp  # noqa: F401  (fixtures: the outbox through a real SMTP server)
 from tests.outbox import link_in, queued  # noqa: F401  (the tests import them from here)
+from tests.visitor_forms import SAME_ORIGIN
 
-# What a browser sends with a form posted from one of our pages (the test client's host is localhost).
-SAME_ORIGIN = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
 A2_CMV_NEG = "hla=A%2A02%3A01&cmv=negative"  # the filters most tests wait on, as the catalog writes them
 
 

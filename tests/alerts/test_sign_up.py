@@ -9,8 +9,8 @@ from shop.extensions import db as _db
 from shop.mail.models import OutboxMessage
 from tests.alerts.conftest import A2_CMV_NEG, address, alert_of, ask, link_in, make_alert, queued
 from tests.apps import app_with
-from tests.bad_email import BAD_EMAILS
 from tests.blog.dom import parse
+from tests.visitor_forms import BAD_EMAILS, CROSS_ORIGIN
 
 
 def nothing_stored() -> bool:
@@ -81,18 +81,7 @@ def test_an_address_holds_at_most_the_configured_number_of_alerts(app, database_
     assert queued("ann@lab.example")[-1].template == "alerts/limit_reached"
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {"Origin": "https://evil.example"},
-        {"Origin": "null"},
-        {"Origin": "http://localhost.evil.example"},
-        {"Sec-Fetch-Site": "cross-site"},
-        {"Sec-Fetch-Site": "same-site"},
-        {"Sec-Fetch-Site": "same-origin", "Origin": "https://evil.example"},
-        {},
-    ],
-)
+@pytest.mark.parametrize("headers", CROSS_ORIGIN)
 def test_a_post_from_another_origin_is_refused_and_changes_nothing(client, catalog, headers):
     response = ask(client, "victim@lab.example", headers=headers)
     assert response.status_code == 403

@@ -7,9 +7,9 @@ from shop.extensions import db as _db
 from shop.mail.models import OutboxMessage
 from shop.subscriptions.models import PENDING, Consent, Subscriber
 from tests.apps import app_with
-from tests.bad_email import BAD_EMAILS
 from tests.blog.dom import parse
 from tests.subscriptions.conftest import link_in, make_subscriber, messages, subscribe, subscriber
+from tests.visitor_forms import BAD_EMAILS, CROSS_ORIGIN
 
 
 def nothing_stored() -> bool:
@@ -60,22 +60,7 @@ def test_every_box_choice_of_topics(client, topics):
     assert subscriber("none@lab.example") is None
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {"Origin": "https://evil.example"},
-        {"Origin": "null"},
-        {"Origin": "http://localhost.evil.example"},
-        {"Origin": "http://localhost:8080"},
-        {"Origin": "https://localhost"},
-        {"Sec-Fetch-Site": "cross-site"},
-        {"Sec-Fetch-Site": "same-site"},
-        {"Sec-Fetch-Site": "none"},
-        {"Sec-Fetch-Site": "same-origin", "Origin": "https://evil.example"},
-        {"Sec-Fetch-Site": "cross-site", "Origin": "http://localhost"},
-        {},
-    ],
-)
+@pytest.mark.parametrize("headers", CROSS_ORIGIN)
 def test_a_post_from_another_origin_is_refused_and_changes_nothing(client, topics, headers):
     response = subscribe(client, "victim@lab.example", headers=headers)
     assert response.status_code == 403
