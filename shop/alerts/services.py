@@ -254,7 +254,10 @@ def expire_unconfirmed(now: datetime | None = None) -> int:
     empty = ~exists().where(DonorAlert.address_id == AlertAddress.id)
     for address in db.session.scalars(select(AlertAddress).where(empty, AlertAddress.created_at < cutoff).limit(500)):
         delete_address(address)
-    db.session.execute(delete(AlertFilter).where(~exists().where(DonorAlert.filter_id == AlertFilter.id)))
+    unused = ~exists().where(DonorAlert.filter_id == AlertFilter.id)
+    filters = db.session.scalars(select(AlertFilter.id).where(unused).limit(500)).all()
+    if filters:  # read first: a DELETE that finds nothing would still take SQLite's write lock every round
+        db.session.execute(delete(AlertFilter).where(AlertFilter.id.in_(filters), unused))
     return len(stale)
 
 

@@ -171,3 +171,22 @@ def test_many_alerts_go_out_in_batches_each_once(catalog, monkeypatch):
         assert [arrivals.send_alerts() for _ in range(4)] == [2, 2, 1, 0]
     assert len(alert_mail()) == 5
     assert _db.session.scalar(select(func.count(AlertDelivery.id))) == 10
+
+
+def test_a_round_with_nothing_arrived_costs_a_few_reads(catalog, count_queries):
+    """The jobs run every OUTBOX_POLL_SECONDS on every worker: idle, they read a few indexed rows and write nothing."""
+    from shop.alerts import JOBS
+    from shop.mail.worker import link_context
+
+    def round_of_jobs():
+        with count_queries() as sent:
+            for job in JOBS:
+                job()
+        return sent.statements
+
+    with link_context():
+        none_waiting = round_of_jobs()
+        make_alert("ann@lab.example")
+        waiting = round_of_jobs()
+    assert len(none_waiting) == 5 and len(waiting) == 6, (none_waiting, waiting)
+    assert all(statement.lstrip().startswith("SELECT") for statement in none_waiting + waiting)
