@@ -110,7 +110,11 @@ def due_lots(arrived: dict[int, datetime]) -> dict[int, list[int]]:
     awaited = exists().where(DonorAlert.filter_id == AlertFilter.id, *waiting)
     rows = db.session.execute(select(AlertFilter.id, AlertFilter.query).where(awaited)).all()
     categories = all_categories()
-    matched = lots_matching_each({row.id: filters_from_query(row.query, categories) for row in rows}, arrived)
+    filters = {row.id: filters_from_query(row.query, categories) for row in rows}
+    # Filters the catalog no longer reads as they were asked (a category renamed since) would wait on something
+    # broader than the researcher chose: they match nothing instead.
+    readable = {filter_id: each for filter_id, each in filters.items() if not each.ignored}
+    matched = lots_matching_each(readable, arrived)
     matched = {filter_id: lots for filter_id, lots in matched.items() if lots}
     if not matched:
         return {}

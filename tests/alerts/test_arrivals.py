@@ -190,3 +190,11 @@ def test_a_round_with_nothing_arrived_costs_a_few_reads(catalog, count_queries):
         waiting = round_of_jobs()
     assert len(none_waiting) == 5 and len(waiting) == 6, (none_waiting, waiting)
     assert all(statement.lstrip().startswith("SELECT") for statement in none_waiting + waiting)
+
+
+def test_filters_the_catalog_no_longer_reads_as_asked_match_nothing(catalog):
+    make_alert("ann@lab.example", query="category=t-cells&hla=A%2A02%3A01")
+    catalog.t_cells.slug = "t-cell-products"  # renamed since: the alert's category is no longer one
+    _db.session.commit()
+    catalog.new_lot()
+    assert run_jobs() == 0  # not every A*02:01 lot in the catalog
