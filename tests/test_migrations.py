@@ -81,7 +81,7 @@ def test_lots_in_stock_count_as_arrived_from_the_migration_and_the_alert_tables_
     LotFactory(lot_number="2601-D00002-01", units_available=0)
     db.session.commit()
     try:
-        downgrade(revision="d4f8a2c6e9b1")  # before both
+        downgrade(revision="e7b2d5a9c3f1")  # before both
         assert "donor_alert" not in inspect(db.engine).get_table_names()
         assert "entered_stock_at" not in {c["name"] for c in inspect(db.engine).get_columns("lot")}
         db.session.commit()

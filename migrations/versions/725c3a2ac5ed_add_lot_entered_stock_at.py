@@ -1,7 +1,7 @@
 """add lot.entered_stock_at: when a lot last entered stock (new, restocked, released from a hold)
 
 Revision ID: 725c3a2ac5ed
-Revises: d4f8a2c6e9b1
+Revises: e7b2d5a9c3f1
 Create Date: 2026-12-03 09:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "725c3a2ac5ed"
-down_revision = "d4f8a2c6e9b1"
+down_revision = "e7b2d5a9c3f1"
 branch_labels = None
 depends_on = None
 
