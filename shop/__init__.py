@@ -54,6 +54,8 @@ def register_blueprints(app: Flask) -> None:
     """Mount every feature's blueprint."""
     from shop.accounts.views import bp as accounts_bp
     from shop.admin import init_admin
+    from shop.alerts import init_app as init_alerts
+    from shop.alerts.views import bp as alerts_bp
     from shop.blog.views import bp as blog_bp
     from shop.catalog.views import bp as catalog_bp
     from shop.inquiries import init_app as init_inquiries
@@ -72,6 +74,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(inquiries_bp)
     init_inquiries(app)  # the quote-expiry round for the outbox worker; flask inquiries expire
     init_subscriptions(app)  # listens to the blog's publish signal; gives the outbox worker its jobs
+    app.register_blueprint(alerts_bp)
+    init_alerts(app)  # the worker notes lots that arrive and mails the donor alerts waiting for them
     if app.config.get("STRIPE_SECRET_KEY"):  # without Stripe: quotes only, no cart or pay buttons
         app.register_blueprint(payments_bp)
         init_payments(app)  # the worker ends checkouts whose time ran out

@@ -84,6 +84,12 @@ class Config:
     SUBSCRIBE_LIMIT_PER_ADDRESS = os.environ.get("SUBSCRIBE_LIMIT_PER_ADDRESS", "10 per hour")
     SUBSCRIBE_LIMIT_PER_EMAIL = os.environ.get("SUBSCRIBE_LIMIT_PER_EMAIL", "3 per day")
     SUBSCRIPTION_CONFIRM_DAYS = int(os.environ.get("SUBSCRIPTION_CONFIRM_DAYS", 7))
+    # Donor alerts (shop/alerts/): sign-ups per client address, confirmation e-mails per address typed, how long a
+    # confirmation link works (unconfirmed alerts are deleted after it) and how many alerts one address may hold.
+    ALERT_LIMIT_PER_ADDRESS = os.environ.get("ALERT_LIMIT_PER_ADDRESS", "10 per hour")
+    ALERT_LIMIT_PER_EMAIL = os.environ.get("ALERT_LIMIT_PER_EMAIL", "5 per day")
+    ALERT_CONFIRM_DAYS = int(os.environ.get("ALERT_CONFIRM_DAYS", 7))
+    ALERTS_PER_EMAIL = int(os.environ.get("ALERTS_PER_EMAIL", 20))
     # The weekly digest goes out on this weekday (0 = Monday) from this hour (UTC) on.
     DIGEST_WEEKDAY = int(os.environ.get("DIGEST_WEEKDAY", 0))
     DIGEST_HOUR_UTC = int(os.environ.get("DIGEST_HOUR_UTC", 8))

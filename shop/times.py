@@ -34,6 +34,11 @@ def iso_datetime(value: datetime | None) -> str:
     return _in_zone(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def export_datetime(value: datetime | None) -> str | None:
+    """A time as a person's data export writes it (ISO 8601, UTC offset, to the microsecond); None for None."""
+    return value.isoformat() if value else None
+
+
 def parse_iso_datetime(text: object) -> datetime | None:
     """The datetime an ISO 8601 string with a time (as the audit log stores them) names, or None."""
     if not isinstance(text, str) or len(text) < 16 or "T" not in text[:11]:

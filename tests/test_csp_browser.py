@@ -135,7 +135,7 @@ def test_back_office_pages_have_no_csp_violation(watch, seeded, make_user, tmp_p
     page = watch.page
     for path in ("/admin/product/", "/admin/category/", "/admin/donor/", "/admin/lot/", "/admin/topic/",
                  "/admin/users/", "/admin/audit/", "/admin/audit/?flt0_0=update", "/admin/posts/",
-                 "/admin/product/new/", "/admin/product/details/?id=1"):  # fmt: skip
+                 "/admin/product/new/", "/admin/product/details/?id=1", "/admin/donor_alerts/"):  # fmt: skip
         watch.visit(path)
     # Flask-Admin's list widgets: the filter menu, a filter added, the bulk-action menu, the delete confirmation.
     watch.visit("/admin/product/")

@@ -68,3 +68,29 @@ def test_the_pages_tables_come_and_go_with_their_migration(app, db, committing_d
     finally:
         db.session.rollback()
         upgrade()
+
+
+def test_lots_in_stock_count_as_arrived_from_the_migration_and_the_alert_tables_come_and_go(app, db, committing_db):
+    """725c3a2ac5ed notes when each lot in stock entered it (from the migration: it is not known), none for the
+    others; 70696ddcb8b0's tables go on a downgrade and come back."""
+    from sqlalchemy import inspect
+
+    from tests.factories import LotFactory
+
+    LotFactory(lot_number="2601-D00001-01", units_available=3)
+    LotFactory(lot_number="2601-D00002-01", units_available=0)
+    db.session.commit()
+    try:
+        downgrade(revision="e7b2d5a9c3f1")  # before both
+        assert "donor_alert" not in inspect(db.engine).get_table_names()
+        assert "entered_stock_at" not in {c["name"] for c in inspect(db.engine).get_columns("lot")}
+        db.session.commit()
+        upgrade()
+        rows = db.session.execute(text("SELECT lot_number, entered_stock_at FROM lot ORDER BY lot_number")).all()
+        noted = [(number, at is not None) for number, at in rows]
+        assert noted == [("2601-D00001-01", True), ("2601-D00002-01", False)]
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"alert_filter", "alert_address", "donor_alert", "alert_consent", "alert_delivery"} <= tables
+    finally:
+        db.session.rollback()
+        upgrade()

@@ -12,6 +12,7 @@ PERMISSIONS = {
     "subscribers.view": "See blog subscribers, their counts and chart; export them as CSV",
     "subscribers.manage": "Unsubscribe and delete blog subscribers",
     "mail.view": "Read the mail outbox: what was sent, what waits, what failed",
+    "alerts.view": "See what donors researchers wait for (donor alerts per filter, counts only); export them as CSV",
     "mail.retry": "Retry outgoing mail that failed",
     "inquiries.work": "Work the inquiry inbox and send quotes",
     "orders.view": "See orders and payments; export them as CSV; the revenue chart",
@@ -37,12 +38,13 @@ ROLES: dict[str, dict] = {
                 "subscribers.manage",
                 "mail.view",
                 "mail.retry",
+                "alerts.view",
             }
         ),
     },
     "sales": {
         "label": "Sales",
-        "permissions": frozenset({"catalog.view", "inquiries.work", "orders.view", "orders.refund"}),
+        "permissions": frozenset({"catalog.view", "inquiries.work", "orders.view", "orders.refund", "alerts.view"}),
     },
 }
 

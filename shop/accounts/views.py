@@ -1,11 +1,11 @@
 """Sign in and sign out."""
 
-from datetime import UTC, datetime
 from functools import wraps
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from shop import rate_limits
 from shop.accounts import services, sessions
 from shop.accounts.forms import LoginForm
 from shop.extensions import limiter, login_manager
@@ -31,8 +31,8 @@ def _render_login(form: LoginForm, status: int, problem: str | None = None, head
 
 def _locked_out(limit):
     """Show the form again, saying when the person may try again."""
-    wait = max(1, limit.reset_at - int(datetime.now(UTC).timestamp()))
-    minutes = -(-wait // 60)
+    wait = rate_limits.retry_after(limit, at_least=1)
+    minutes = rate_limits.in_minutes(wait)
     message = (
         "Too many failed sign-in attempts. For your security, sign-in is paused: "
         f"try again in {minutes} minute{'s' if minutes != 1 else ''}."

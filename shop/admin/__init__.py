@@ -11,6 +11,7 @@ from flask_admin.theme import Bootstrap4Theme
 
 from shop import audit, errors
 from shop.accounts.models import User
+from shop.admin.alerts import DonorAlertView
 from shop.admin.audit_log import AuditView, SignInView
 from shop.admin.catalog import CategoryView, DonorView, LotView, ProductView
 from shop.admin.catalog_csv import CatalogCSVView
@@ -22,6 +23,7 @@ from shop.admin.pages import PageEditorView
 from shop.admin.posts import PostEditorView, TopicView
 from shop.admin.subscribers import SubscriberView
 from shop.admin.users import UserView
+from shop.alerts.models import AlertFilter
 from shop.blog.models import Topic
 from shop.catalog.models import Category, Donor, Lot, Product
 from shop.extensions import db
@@ -44,6 +46,7 @@ def init_admin(app: Flask) -> Admin:
     )
     admin.add_view(InquiryView(Inquiry, db, name="Inquiries", endpoint="inquiries_admin", url="/admin/inquiries"))
     admin.add_view(OrderView(Order, db, name="Orders", endpoint="order"))
+    admin.add_view(DonorAlertView(AlertFilter, db, name="Donor alerts", endpoint="donor_alerts"))
     admin.add_view(ProductView(Product, db, name="Products", category="Catalog"))
     admin.add_view(CategoryView(Category, db, name="Categories", category="Catalog"))
     admin.add_view(DonorView(Donor, db, name="Donors", category="Catalog"))

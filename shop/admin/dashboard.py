@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from shop.admin.charts import bar_chart, line_chart
 from shop.admin.security import StaffIndexView
+from shop.alerts import stats as alerts
 from shop.catalog import services as catalog
 from shop.inquiries import stats as inquiries
 from shop.inquiries.models import STATUSES as INQUIRY_STATUSES
@@ -14,8 +15,8 @@ from shop.subscriptions import stats as subscribers
 
 
 class DashboardView(StaffIndexView):
-    """Inquiries; catalog size by category, products without lots, lots running low; subscribers, revenue and the
-    outbox, for who may."""
+    """Inquiries; catalog size by category, products without lots, lots running low; the donors researchers wait
+    for; subscribers, revenue and the outbox, for who may."""
 
     @expose("/")
     def index(self):
@@ -39,4 +40,6 @@ class DashboardView(StaffIndexView):
             panels["revenue"] = bar_chart([(monday, cents // 100) for monday, cents in weeks])
         if current_user.can("mail.view"):
             panels["outbox"] = outbox_counts()
+        if current_user.can("alerts.view"):
+            panels["alerts"] = {"most_awaited": alerts.most_awaited(5), "by_status": alerts.counts_by_status()}
         return self.render("admin/dashboard.html", catalog=catalog.catalog_health(), **panels)

@@ -65,10 +65,12 @@ def bmi_range(value: str) -> tuple[Decimal | None, Decimal | None] | None:
 
 
 def hla_value(value: str) -> str | None:
-    """An HLA filter value as stored: an allele (A*02:01) or a group (A*02); None if not one."""
+    """An HLA filter value as stored: an allele (A*02:01) or a group (A*02) of a known gene; None if not one
+    (as a search's "HLA-Z*01" is not one)."""
     if not rules.looks_like_hla_allele(value):
         return None
-    return rules.hla_allele(value)
+    allele = rules.hla_allele(value)
+    return allele if allele.partition("*")[0] in HLA_GENES else None
 
 
 _READERS = {
@@ -92,6 +94,12 @@ def read_donor_values(name: str, values: Iterable[str]) -> list[str]:
         if value is not None and value not in chosen:
             chosen.append(value)
     return chosen
+
+
+def unreadable_values(name: str, values: Iterable[str]) -> list[str]:
+    """The values of one donor filter that :func:`read_donor_values` leaves out: not readable, or past MAX_VALUES."""
+    values = list(values)
+    return [raw for raw in values[:MAX_VALUES] if _READERS[name](raw.strip()) is None] + values[MAX_VALUES:]
 
 
 # What a filter covers -----------------------------------------------------------------------------
@@ -160,6 +168,25 @@ def donor_matches(keys: Mapping[str, list[str]], selected: Mapping[str, list[str
 # Words for people ---------------------------------------------------------------------------------
 
 
+def matching_attributes(keys: Mapping[str, list[str]], selected: Mapping[str, list[str]]) -> list[str]:
+    """A donor's values that the donor filters asked about, as people say them ("HLA-A*02:01", "CMV negative",
+    "aged 34"): what a message about a matching lot shows. ``keys`` is the donor's :func:`donor_keys`."""
+    said = []
+    for name in DONOR_FILTERS:
+        if not selected.get(name):
+            continue
+        own = keys.get("age_years" if name == "age" else name, [])
+        if name == "hla":
+            said += [f"HLA-{allele}" for value in selected[name] for allele in covered_keys(name, value, own)]
+        elif name == "age":
+            said += [f"aged {age}" for age in own]
+        elif name == "bmi":
+            said += [f"BMI {bmi}" for bmi in own]
+        else:
+            said += [phrase(name, value) for value in own]
+    return list(dict.fromkeys(said))
+
+
 def value_label(name: str, value: str) -> str:
     """A filter value as a chip shows it ("HLA-A*02:01", "20–35 years", "Under 30")."""
     if name == "hla":
@@ -198,15 +225,21 @@ def phrase(name: str, value: str) -> str:
     return value_label(name, value)
 
 
-def donor_sentence(selected: Mapping[str, list[str]]) -> str | None:
-    """What the donor filters ask for, as one sentence; None when there are none."""
+def donor_clause(selected: Mapping[str, list[str]]) -> str | None:
+    """What the donor filters ask for: "lots whose donor is HLA-A*02:01 and CMV negative"; None without any."""
     parts = [
         " or ".join(phrase(name, value) for value in selected[name]) for name in DONOR_FILTERS if selected.get(name)
     ]
     if not parts:
         return None
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"Showing lots whose donor is {listed}."
+    return f"lots whose donor is {listed}"
+
+
+def donor_sentence(selected: Mapping[str, list[str]]) -> str | None:
+    """What the donor filters ask for, as the catalog's sentence ("Showing lots whose donor is ..."); None without."""
+    clause = donor_clause(selected)
+    return f"Showing {clause}." if clause else None
 
 
 # Reading a search ---------------------------------------------------------------------------------
@@ -434,13 +467,19 @@ def parse_query(q: str) -> DonorQuery:
     if query.selected:
         rest = _DONOR_WORD.sub(" ", rest)  # "female donors": the filter says it
     query.text = " ".join(rest.split())
-    for name in ("cmv", "ebv", "sex"):
-        if len(query.selected.get(name, [])) > 1:
-            both = " and ".join(phrase(name, v) for v in query.selected[name])
-            query.notes.append(
-                f"The search asks for both {both}: a donor is one or the other, so lots of either are shown."
-            )
+    for name in contradictory(query.selected):
+        both = " and ".join(phrase(name, v) for v in query.selected[name])
+        query.notes.append(f"{BOTH_ASKED} {both}: a donor is one or the other, so lots of either are shown.")
     return query
+
+
+BOTH_ASKED = "The search asks for both"
+
+
+def contradictory(selected: Mapping[str, list[str]]) -> list[str]:
+    """The filters of a value a donor has one of (CMV, EBV, sex) given more than one: the catalog shows lots of
+    either; one donor can't be both."""
+    return [name for name in ("cmv", "ebv", "sex") if len(selected.get(name, [])) > 1]
 
 
 def _taken(query: DonorQuery, read, match: re.Match) -> str:

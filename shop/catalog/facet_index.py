@@ -34,7 +34,7 @@ from sqlalchemy import String, cast, func, select
 from shop.catalog import index_rows
 from shop.catalog.bitsets import bits_at, bitset, from_marks, positions
 from shop.catalog.donor_filters import donor_values
-from shop.catalog.facets import DONOR_FACETS, DONOR_INDEXED, FACETS, PRODUCT_FACETS, SAME_FILTER
+from shop.catalog.facets import DONOR_FACETS, DONOR_INDEXED, FACETS, PRODUCT_FACETS, SAME_FILTER, product_values
 from shop.catalog.index_rows import CategoryRow, ProductRow
 from shop.catalog.search import (
     RELEVANCE,
@@ -135,10 +135,8 @@ class CatalogIndex:
 
         groups: dict[tuple[str, str], list[int]] = defaultdict(list)
         for product, start in zip(products, starts, strict=True):
-            groups["category", categories[product.category_id].slug].append(start)
-            groups["format", product.format].append(start)
-            groups["grade", product.grade].append(start)
-            groups["pricing", "quote" if product.price_cents is None else "list"].append(start)
+            for facet, value in product_values(product, categories[product.category_id].slug):
+                groups[facet, value].append(start)
         groups["stock", "in"] = stocked
         for (facet, value), firsts in groups.items():
             if firsts:

@@ -13,6 +13,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -246,10 +248,16 @@ class Lot(db.Model):
     # Units anyone may still ask for; units held for someone (a quote, an open checkout) are not in it but in
     # units_reserved until they are sold or released (shop/catalog/stock.py moves both).
     # active_history: a change knows the old value even when it was not loaded, so a save can tell whether
-    # the lot entered or left stock (the catalog clock's "availability" kind: shop/catalog/stock_log.py).
+    # the lot entered or left stock (the catalog clock's "availability" kind: shop/catalog/stock_log.py; and
+    # _note_entering_stock below).
     units_available: Mapped[int] = mapped_column(Integer, default=0, active_history=True)
     units_reserved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(20), default="available", index=True, active_history=True)
+    # When the lot last entered stock: added with units, or back (restocked, made available again, units released
+    # from a hold). Written by the catalog wherever stock moves (_note_entering_stock here; shop/catalog/stock.py's
+    # UPDATEs), so a feature telling people about new stock (donor alerts) asks which lots arrived after a moment.
+    # None: never in stock since the column exists. Leaving stock leaves it as it was.
+    entered_stock_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # Optimistic locking: an UPDATE must name the version it read (see shop/admin).
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     __mapper_args__ = {"version_id_col": version}
@@ -274,7 +282,7 @@ class Lot(db.Model):
     @property
     def in_stock(self) -> bool:
         """True when units of this lot can be ordered now (available, units left, within its window)."""
-        return self.status == "available" and self.units_available > 0 and not self.expired
+        return lot_has_free_units(self.status, self.units_available) and not self.expired
 
     @property
     def subsets(self) -> list[tuple[str, float]]:
@@ -285,6 +293,33 @@ class Lot(db.Model):
 
     def __str__(self) -> str:
         return self.lot_number
+
+
+def lot_has_free_units(status: str | None, units_available: int | None) -> bool:
+    """True when a lot's status and free units put it in stock (its stability window aside); unset values are
+    their column defaults (available, no units)."""
+    return (status or "available") == "available" and (units_available or 0) > 0
+
+
+@event.listens_for(Lot, "before_insert")
+def _note_new_lot_in_stock(mapper, connection, lot: Lot) -> None:
+    """A lot added with free units entered stock now (unless the caller said when)."""
+    if lot.entered_stock_at is None and lot_has_free_units(lot.status, lot.units_available):
+        lot.entered_stock_at = utcnow()
+
+
+@event.listens_for(Lot, "before_update")
+def _note_entering_stock(mapper, connection, lot: Lot) -> None:
+    """A save that puts a lot back in stock (units from none, a status made available) notes when."""
+    state = inspect(lot)
+    status, units = state.attrs.status.history, state.attrs.units_available.history
+    if not (status.has_changes() or units.has_changes()):
+        return
+    was = lot_has_free_units(
+        status.deleted[0] if status.deleted else lot.status, units.deleted[0] if units.deleted else lot.units_available
+    )
+    if not was and lot_has_free_units(lot.status, lot.units_available):
+        lot.entered_stock_at = utcnow()
 
 
 def usable_until(collected_on: date, stability_hours: int) -> datetime:

@@ -12,10 +12,11 @@ the catalog's size: the content clocks, the categories and its page of products
 (plus, for a search the index has not seen, the full-text query).
 """
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
-from typing import NamedTuple
-from urllib.parse import quote_plus
+from typing import NamedTuple, TypeVar
+from urllib.parse import parse_qsl, quote_plus
 
 from flask import url_for
 from sqlalchemy import Select, and_, bindparam, exists, false, func, or_, select
@@ -23,7 +24,7 @@ from sqlalchemy.orm import aliased, defer, joinedload, load_only, selectinload
 from werkzeug.datastructures import MultiDict
 
 from shop.catalog import donor_filters
-from shop.catalog.facets import FACETS, PRODUCT_FACETS
+from shop.catalog.facets import FACETS, PRODUCT_FACETS, product_values
 from shop.catalog.freshness import NOW, now_value, within_window
 from shop.catalog.index import catalog_index
 from shop.catalog.models import (
@@ -35,15 +36,17 @@ from shop.catalog.models import (
     SMOKING,
     Category,
     Donor,
+    DonorAllele,
     Lot,
     Product,
 )
-from shop.catalog.search import MAX_QUERY_LENGTH, looks_like_catalog_number, search_terms
+from shop.catalog.search import MAX_QUERY_LENGTH, looks_like_catalog_number, matching_products, search_terms
 from shop.extensions import db
 from shop.models import utcnow
 from shop.templating import absolute_url
 from shop.urls import page_number
 
+K = TypeVar("K")
 PRICING = {"list": "List price", "quote": "Quote only"}
 STOCK = {"in": "In stock"}
 SORTS = {"relevance": "Relevance", "name": "Name (A–Z)", "price": "Price (low to high)", "newest": "Newest"}
@@ -55,6 +58,7 @@ QUOTE_CRITERIA = ("hla", "cmv", "sex", "age")
 # Every query parameter a catalog page reads (read_filters); the page cache keys on these alone.
 # ``more=hla`` lists every allele in the HLA facet.
 URL_PARAMS = ("q", *PRODUCT_FACETS, *DONOR_PARAMS, "sort", "page", "more")
+FILTER_PARAMS = (*PRODUCT_FACETS, *DONOR_PARAMS)
 FACET_TITLES = {
     "category": "Category",
     "format": "Format",
@@ -85,6 +89,9 @@ class CatalogFilters:
     text: str = ""
     notes: list[str] = field(default_factory=list)
     more: bool = False  # list every HLA allele
+    # Filter values the URL gave that were left out ("age=12-200"): the catalog shows what it can, a stored
+    # query (a donor alert) refuses them rather than wait on something other than what was asked.
+    ignored: list[str] = field(default_factory=list)
 
     @property
     def terms(self) -> list[str]:
@@ -110,6 +117,14 @@ class CatalogFilters:
     def values(self, facet: str) -> list[str]:
         """The selected values of one facet (empty when it is not filtered)."""
         return self.selected.get(facet, [])
+
+    @property
+    def query(self) -> str:
+        """The search words and filters as one query string, the same whatever order they were ticked in
+        (sort and page left out): what a donor alert keeps, and groups alerts by."""
+        pairs = [("q", self.text)] if self.text else []
+        pairs += [(name, value) for name in FILTER_PARAMS for value in sorted(self.values(name))]
+        return "&".join(f"{k}={_quote(v)}" for k, v in pairs)
 
     @property
     def active(self) -> bool:
@@ -190,14 +205,19 @@ def read_filters(args: MultiDict, categories: list[Category]) -> CatalogFilters:
         "stock": set(STOCK),
     }
     selected: dict[str, list[str]] = {}
+    ignored: list[str] = []
     for facet, allowed in known.items():
         chosen = [v for v in dict.fromkeys(args.getlist(facet)) if v in allowed]
+        ignored += [f"{facet}={v}" for v in args.getlist(facet) if v not in allowed]
         if chosen:
             selected[facet] = chosen
     q = (args.get("q") or "")[:MAX_QUERY_LENGTH].strip()
+    if len(args.get("q") or "") > MAX_QUERY_LENGTH:
+        ignored.append(f"q={q[:20]}…")  # cut to MAX_QUERY_LENGTH, so not the search asked for
     parsed = donor_filters.parse_query(q)
     for name in DONOR_PARAMS:
         chosen = donor_filters.read_donor_values(name, args.getlist(name) + parsed.selected.get(name, []))
+        ignored += [f"{name}={v}" for v in donor_filters.unreadable_values(name, args.getlist(name))]
         if chosen:
             selected[name] = chosen
     sort = args.get("sort", "relevance")
@@ -211,7 +231,46 @@ def read_filters(args: MultiDict, categories: list[Category]) -> CatalogFilters:
         text=parsed.text,
         notes=parsed.notes,
         more=args.get("more") == "hla",
+        ignored=ignored,
     )
+
+
+def filters_from_query(query: str, categories: list[Category] | None = None) -> CatalogFilters:
+    """The filters a stored query string names (:attr:`CatalogFilters.query`), read as a catalog URL is
+    (``categories``: every category, when the caller has them already)."""
+    if categories is None:
+        categories = all_categories()
+    return read_filters(MultiDict(parse_qsl(query)), categories)
+
+
+def unknown_alleles(values: list[str]) -> list[str]:
+    """The HLA filter values (alleles or groups) that no donor on record has been typed with."""
+    if not values:
+        return []
+    known = set(db.session.scalars(select(DonorAllele.allele).distinct()))
+    return [value for value in values if not donor_filters.covered_keys("hla", value, known)]
+
+
+def all_categories() -> list[Category]:
+    """Every category, in the catalog's order."""
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.name)))
+
+
+def describe_filters(filters: CatalogFilters) -> str:
+    """What a filtered catalog lists, in one sentence: "Lots whose donor is HLA-A*02:01 and CMV negative
+    (category: T cells; format: Cryopreserved; search: “CD8”)"."""
+    clause = donor_filters.donor_clause(filters.selected) or "lots in stock"
+    names = {}
+    if filters.values("category"):
+        names = dict(db.session.execute(select(Category.slug, Category.name)).all())
+    labels = {"category": names, "format": FORMATS, "grade": GRADES, "pricing": PRICING, "stock": STOCK}
+    parts = [
+        f"{FACET_TITLES[name].lower()}: " + " or ".join(labels[name].get(value, value) for value in values)
+        for name in PRODUCT_FACETS
+        if (values := filters.values(name))
+    ]
+    parts += [f"search: “{filters.text}”"] if filters.text else []
+    return clause[0].upper() + clause[1:] + (f" ({'; '.join(parts)})" if parts else "")
 
 
 def find_by_catalog_number(q: str) -> Product | None:
@@ -223,7 +282,7 @@ def find_by_catalog_number(q: str) -> Product | None:
     )
 
 
-def _in_stock_lot(lot=Lot, now=None):
+def in_stock_lot(lot=Lot, now=None):
     """Condition on a lot (and Product, in the query): it can be ordered now (or at ``now``: :data:`NOW` in a
     statement built once), within its stability window."""
     moment = utcnow() if now is None else now
@@ -237,7 +296,7 @@ def _has_stock():
     joins Lot (the donor facet counts), it is not correlated to that join.
     """
     lot = aliased(Lot)
-    return exists().where(lot.product_id == Product.id, _in_stock_lot(lot))
+    return exists().where(lot.product_id == Product.id, in_stock_lot(lot))
 
 
 @dataclass(frozen=True)
@@ -331,7 +390,7 @@ def browse_catalog(args: MultiDict, per_page: int) -> CatalogPage:
     the database is asked for the categories, the search (when the index has not
     seen it yet) and the page's products.
     """
-    categories = db.session.scalars(select(Category).order_by(Category.position, Category.name)).all()
+    categories = all_categories()
     filters = read_filters(args, categories)
     index = catalog_index()
     hits = index.search(filters.terms, filters.text) if filters.terms else None
@@ -482,7 +541,7 @@ def _product_page_statements(dialect: str) -> ProductPageStatements:
         # Lots whose units are all held for accepted quotes are shown too, as reserved.
         .where(
             Lot.product_id == bindparam("product_id"),
-            or_(_in_stock_lot(now=NOW), and_(Lot.status == "available", Lot.units_reserved > 0)),
+            or_(in_stock_lot(now=NOW), and_(Lot.status == "available", Lot.units_reserved > 0)),
         )
         .options(joinedload(Lot.donor).selectinload(Donor.alleles))
         .order_by(Lot.collected_on.desc(), Lot.lot_number),
@@ -527,6 +586,53 @@ def match_lots(lots: list[Lot], args: MultiDict) -> LotMatches:
     matching = {lot.id for lot in lots if donor_filters.donor_matches(donor_filters.donor_keys(lot.donor), selected)}
     ordered = sorted(lots, key=lambda lot: lot.id not in matching)  # a stable sort: each group keeps its order
     return LotMatches(selected, ordered, matching)
+
+
+def lots_matching(filters: CatalogFilters, lot_ids: Iterable[int]) -> set[int]:
+    """Which of these lots the catalog page of ``filters`` lists as matching: in stock now (within its window, on a
+    product shown), its product meeting the product filters and the search, its donor every donor filter.
+
+    The facet index answers this for the whole catalog at once; this answers it for a few lots, from the
+    database, by the same rules (``facets.product_values``, ``donor_filters.donor_matches``, the full-text
+    search): what a donor alert asks of the lots that just arrived.
+    """
+    return lots_matching_each({None: filters}, lot_ids)[None]
+
+
+def lots_matching_each(filters: Mapping[K, CatalogFilters], lot_ids: Iterable[int]) -> dict[K, set[int]]:
+    """:func:`lots_matching` for several sets of filters over the same lots, which are read once."""
+    lots = (
+        db.session.scalars(
+            select(Lot)
+            .join(Product, Product.id == Lot.product_id)
+            .where(Lot.id.in_(list(lot_ids)), in_stock_lot(), Product.active)
+            .options(joinedload(Lot.product).joinedload(Product.category))
+            .options(joinedload(Lot.donor).selectinload(Donor.alleles))
+        )
+        .unique()
+        .all()
+    )
+    searched: dict[tuple[str, ...], set[int]] = {}
+    matched = {}
+    for key, each in filters.items():
+        found = [lot for lot in lots if _meets_filters(lot, each)]
+        if each.terms and found:
+            terms = tuple(each.terms)
+            if terms not in searched:
+                hits = matching_products(each.terms).subquery()
+                product_ids = {lot.product_id for lot in lots}
+                searched[terms] = set(db.session.scalars(select(hits.c.id).where(hits.c.id.in_(product_ids))))
+            found = [lot for lot in found if lot.product_id in searched[terms]]
+        matched[key] = {lot.id for lot in found}
+    return matched
+
+
+def _meets_filters(lot: Lot, filters: CatalogFilters) -> bool:
+    """The lot's product meets the product filters ("stock": the lot is in stock) and its donor every donor filter."""
+    own = product_values(lot.product, lot.product.category.slug)
+    if not all(value in filters.values(facet) for facet, value in own if filters.values(facet)):
+        return False
+    return donor_filters.donor_matches(donor_filters.donor_keys(lot.donor), filters.donor_selected)
 
 
 def featured_products(limit: int = 6) -> list[Product]:

@@ -9,7 +9,9 @@ Each move is one conditional UPDATE: two buyers racing for the last unit cannot 
 or PostgreSQL, and no lock is held across requests. The loser's UPDATE matches no row and gets
 :class:`OutOfStock`. Every move runs in the session's current transaction (the caller commits or rolls
 back), bumps the lot's version, so a staff edit begun before it is refused as a conflict, and moves the
-catalog's "stock" clock, so cached pages and the facet index follow.
+catalog's "stock" clock, so cached pages and the facet index follow. A release that gives units back to
+a lot that had none free puts it back in stock: it notes when (``Lot.entered_stock_at``), as the model's
+hook does for saves through the ORM.
 
 The catalog does not know who holds units: the caller (inquiries, payments) keeps that in its own rows.
 """
@@ -17,11 +19,12 @@ The catalog does not know who holds units: the caller (inquiries, payments) keep
 from collections import Counter
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import case, literal, select, update
 
 from shop.catalog import stock_log
 from shop.catalog.models import Lot
 from shop.extensions import db
+from shop.models import UTCDateTime, utcnow
 
 
 class OutOfStock(Exception):
@@ -66,14 +69,15 @@ def hold_all(lines: Iterable[tuple[int, int]]) -> None:
             hold(lot_id, wanted[lot_id])
             held.append(lot_id)
     except OutOfStock:
-        for lot_id in held:
-            release(lot_id, wanted[lot_id])
+        for lot_id in held:  # undone in the same transaction: to anyone else, these lots never left stock
+            _move(lot_id, wanted[lot_id], free=+1, held=-1, restocks=False)
         raise
 
 
 def release(lot_id: int, units: int) -> None:
-    """End a hold (quote declined, cancelled or expired; checkout expired): the units are free again."""
-    _move(lot_id, units, free=+1, held=-1)
+    """End a hold (quote declined, cancelled or expired; checkout expired): the units are free again, and a lot
+    whose every free unit was held is back in stock (``Lot.entered_stock_at``)."""
+    _move(lot_id, units, free=+1, held=-1, restocks=True)
 
 
 def sell_held(lot_id: int, units: int) -> None:
@@ -86,22 +90,27 @@ def sell(lot_id: int, units: int) -> None:
     _move(lot_id, units, free=-1, held=0)
 
 
-def _move(lot_id: int, units: int, *, free: int, held: int) -> None:
+def _move(lot_id: int, units: int, *, free: int, held: int, restocks: bool = False) -> None:
     """One conditional UPDATE moving ``units`` in (+1) or out of (-1) the free and held counts; OutOfStock
-    (or StockError) when the lot can't give what is asked."""
+    (or StockError) when the lot can't give what is asked. ``restocks``: units coming back to an available lot
+    that had none free put it back in stock now (the UPDATE skips the model's hook that notes it)."""
     units = _positive(units)
     needs_free = free < 0
     condition = (
         (Lot.status == "available") & (Lot.units_available >= units) if needs_free else (Lot.units_reserved >= units)
     )
+    values = {
+        "units_available": Lot.units_available + free * units,
+        "units_reserved": Lot.units_reserved + held * units,
+        "version": Lot.version + 1,
+    }
+    if restocks:  # SET reads the row as it was before this UPDATE, on SQLite and PostgreSQL
+        back = (Lot.status == "available") & (Lot.units_available <= 0)
+        values["entered_stock_at"] = case((back, literal(utcnow(), UTCDateTime)), else_=Lot.entered_stock_at)
     statement = (
         update(Lot)
         .where(Lot.id == lot_id, condition)
-        .values(
-            units_available=Lot.units_available + free * units,
-            units_reserved=Lot.units_reserved + held * units,
-            version=Lot.version + 1,
-        )
+        .values(values)
         .returning(Lot.units_available)
         .execution_options(synchronize_session="fetch")
     )

@@ -8,11 +8,9 @@ Submitting is limited per client address and per e-mail typed; a filled
 honeypot gets the ordinary answer and saves nothing.
 """
 
-from datetime import UTC, datetime
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from limits import parse
 
+from shop import rate_limits
 from shop.catalog import stock
 from shop.catalog.models import AGE_BANDS, Product
 from shop.extensions import csrf, db, limiter
@@ -137,8 +135,9 @@ def update_basket():
 
 def _too_many(limit):
     """Past the per-address limit: the form again, with everything typed, and when to try."""
-    wait = max(60, limit.reset_at - int(datetime.now(UTC).timestamp()))
-    message = f"Too many inquiries from your network just now. Please try again in {-(-wait // 60)} minutes."
+    wait = rate_limits.retry_after(limit)
+    minutes = rate_limits.in_minutes(wait)
+    message = f"Too many inquiries from your network just now. Please try again in {minutes} minutes."
     contact_page = request.endpoint == "inquiries.contact"
     current = basket_store.Basket() if contact_page else basket_store.load()
     form = _inquiry_form(current, ContactForm if contact_page else InquiryForm)
@@ -148,7 +147,7 @@ def _too_many(limit):
 
 
 def _email_allowed(email: str) -> bool:
-    return limiter.limiter.hit(parse(current_app.config["INQUIRY_LIMIT_PER_EMAIL"]), "inquiry-email", email.lower())
+    return rate_limits.allowed("INQUIRY_LIMIT_PER_EMAIL", "inquiry-email", email.lower())
 
 
 def _inquiry_form(current=None, form_class=InquiryForm, **kwargs):

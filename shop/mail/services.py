@@ -9,6 +9,7 @@ import re
 import secrets
 from email.utils import formataddr, getaddresses, parseaddr
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
@@ -17,7 +18,9 @@ from sqlalchemy import func, select, update
 from shop.extensions import db
 from shop.mail.models import FAILED, PRIORITY_BULK, PRIORITY_TRANSACTIONAL, QUEUED, STATUSES, OutboxMessage
 from shop.models import utcnow
+from shop.templating import absolute_url
 from shop.text import has_invisible_characters
+from shop.times import export_datetime
 
 MAX_ADDRESS_LENGTH = 254  # RFC 5321's limit on a forward path
 MAX_SUBJECT_LENGTH = 300
@@ -148,6 +151,30 @@ def forget_messages_to(address: str, template_prefix: str) -> int:
         )
     )
     return result.rowcount
+
+
+def mailing_list_headers(unsubscribe_url: str, list_name: str, list_label: str) -> dict[str, str]:
+    """A mailing list's headers: RFC 8058 one-click unsubscribe (what Gmail and Yahoo require of bulk senders) and
+    its List-Id, "<SITE_NAME> <list_name> <<list_label>.<host>>" (the host of the site's links)."""
+    host = urlsplit(absolute_url("main.home")).hostname or "localhost"
+    return {
+        "List-Unsubscribe": f"<{unsubscribe_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "List-Id": f"{current_app.config['SITE_NAME']} {list_name} <{list_label}.{host}>",
+    }
+
+
+def exported_messages(address: str, template_prefix: str) -> list[dict]:
+    """The messages a feature queued to an address, as the person's data export lists them."""
+    return [
+        {
+            "subject": m.subject,
+            "queued_at": export_datetime(m.created_at),
+            "status": m.status,
+            "sent_at": export_datetime(m.sent_at),
+        }
+        for m in messages_to(address, template_prefix)
+    ]
 
 
 def messages_to(address: str, template_prefix: str) -> list[OutboxMessage]:

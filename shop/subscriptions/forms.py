@@ -1,11 +1,11 @@
 """The subscribe box (no CSRF token: it sits on cached pages, see shop/same_origin.py) and the choices forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, RadioField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms import HiddenField, RadioField, SelectMultipleField, StringField
+from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from shop.mail.services import MAX_ADDRESS_LENGTH, InvalidEmail, checked_address
+from shop.email_address import email_address_field
 from shop.subscriptions.models import EACH_POST, FREQUENCIES
 
 # The forms the box appears on, as the consent log names them.
@@ -46,25 +46,12 @@ class SubscribeForm(ChoicesMixin, FlaskForm):
     class Meta:
         csrf = False  # on cached pages; the view checks Origin / Sec-Fetch-Site instead
 
-    email = EmailField(
-        "E-mail address",
-        validators=[
-            DataRequired("Enter your e-mail address."),
-            Length(max=MAX_ADDRESS_LENGTH, message="An e-mail address has at most 254 characters."),
-        ],
-    )
+    email = email_address_field(lowercase=True)
     topics = TopicsField("Topics")
     # Present on forms that show topic boxes; without it (the footer's box) the subscription is to every topic.
     topics_shown = HiddenField()
     website = StringField("Leave this empty")
     form = HiddenField()
-
-    def validate_email(self, field) -> None:
-        """One plain address (the outbox's own rule, so what is accepted here can be mailed)."""
-        try:
-            field.data = checked_address((field.data or "").strip()).lower()
-        except InvalidEmail as problem:
-            raise ValidationError(f"That doesn't look like an e-mail address: {problem}") from None
 
     def validate_topics(self, field) -> None:
         """At least one topic, when the form showed the boxes."""

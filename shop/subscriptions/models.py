@@ -2,10 +2,11 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.blog.models import Post, Topic
+from shop.consent import ConsentRecord
 from shop.extensions import db
 from shop.models import UTCDateTime, utcnow
 
@@ -67,19 +68,12 @@ class Subscriber(db.Model):
         return self.email
 
 
-class Consent(db.Model):
-    """One step of a subscription, as agreed: what, when, from which client address, on which form."""
+class Consent(ConsentRecord, db.Model):
+    """One step of a subscription, as agreed: what (with the topics and frequency then), when, from where."""
 
     __tablename__ = "subscription_consent"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscriber.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    action: Mapped[str] = mapped_column(String(30))
-    # The words the person agreed to, with the topics and frequency at that moment.
-    statement: Mapped[str] = mapped_column(Text)
-    ip_address: Mapped[str] = mapped_column(String(45), default="")
-    form: Mapped[str] = mapped_column(String(40), default="")
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="consents")
 

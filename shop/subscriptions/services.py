@@ -3,19 +3,21 @@
 Each function changes rows and queues mail in the caller's transaction; the caller commits.
 """
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
+from shop import consent
 from shop.blog.models import Topic
+from shop.consent import Where
 from shop.extensions import db
 from shop.mail import queue_email
 from shop.mail.models import OutboxMessage
-from shop.mail.services import forget_messages_to, messages_to
+from shop.mail.services import exported_messages, forget_messages_to, mailing_list_headers
 from shop.models import utcnow
+from shop.signed_links import new_key
 from shop.subscriptions import tokens
 from shop.subscriptions.models import (
     ACTIVE,
@@ -29,6 +31,7 @@ from shop.subscriptions.models import (
     Subscriber,
 )
 from shop.templating import absolute_url
+from shop.times import export_datetime
 
 TEMPLATES = "subscriptions/"  # every e-mail this feature queues, so its own can be found and forgotten
 
@@ -40,14 +43,6 @@ class Choice:
     topics: tuple[Topic, ...] = ()
     all_topics: bool = True
     frequency: str = EACH_POST
-
-
-@dataclass(frozen=True)
-class Where:
-    """Where a step was taken: the client's address and the form (for the consent log)."""
-
-    ip_address: str
-    form: str
 
 
 def find_subscriber(email: str) -> Subscriber | None:
@@ -66,8 +61,7 @@ def statement(email: str, choice: Choice) -> str:
 
 def _log(subscriber: Subscriber, action: str, where: Where, choice: Choice | None = None) -> None:
     words = statement(subscriber.email, choice or current_choice(subscriber))
-    consent = Consent(action=action, statement=words, ip_address=where.ip_address[:45], form=where.form)
-    subscriber.consents.append(consent)
+    subscriber.consents.append(Consent.taken(action, words, where))
 
 
 def current_choice(subscriber: Subscriber) -> Choice:
@@ -92,10 +86,10 @@ def request_subscription(email: str, choice: Choice, where: Where) -> Subscriber
         queue_email(email, "subscriptions/already_subscribed", links(subscriber))
         return subscriber
     if subscriber is None:
-        subscriber = Subscriber(email=email, status=PENDING, token_key=secrets.token_urlsafe(12))
+        subscriber = Subscriber(email=email, status=PENDING, token_key=new_key())
         db.session.add(subscriber)
     _apply(subscriber, choice)
-    subscriber.confirm_nonce = secrets.token_urlsafe(12)
+    subscriber.confirm_nonce = new_key()
     subscriber.confirm_sent_at = utcnow()
     _log(subscriber, "requested", where, choice)
     db.session.flush()  # the id goes into the link
@@ -172,17 +166,8 @@ def links(subscriber: Subscriber) -> dict:
 
 
 def list_headers(unsubscribe_url: str) -> dict[str, str]:
-    """RFC 8058 one-click unsubscribe (what Gmail and Yahoo require of bulk senders), and the list's id."""
-    host = absolute_url("main.home").split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    return {
-        "List-Unsubscribe": f"<{unsubscribe_url}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Id": f"{current_app.config['SITE_NAME']} blog <blog.{host}>",
-    }
-
-
-def _when(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    """The blog's list headers: one-click unsubscribe and the list's id."""
+    return mailing_list_headers(unsubscribe_url, "blog", "blog")
 
 
 def export(subscriber: Subscriber) -> dict:
@@ -195,22 +180,10 @@ def export(subscriber: Subscriber) -> dict:
         "status": subscriber.status,
         "topics": "all" if subscriber.all_topics else [t.name for t in subscriber.topics],
         "frequency": subscriber.frequency,
-        **{name: _when(getattr(subscriber, name)) for name in DATES},
-        "consent_log": [
-            {
-                "at": _when(c.at),
-                "action": c.action,
-                "statement": c.statement,
-                "ip_address": c.ip_address,
-                "form": c.form,
-            }
-            for c in subscriber.consents
-        ],  # fmt: skip
-        "posts_sent": [{"post_id": d.post_id, "as": d.kind, "at": _when(d.created_at)} for d in deliveries],
-        "emails": [
-            {"subject": m.subject, "queued_at": _when(m.created_at), "status": m.status, "sent_at": _when(m.sent_at)}
-            for m in messages_to(subscriber.email, TEMPLATES)
-        ],
+        **{name: export_datetime(getattr(subscriber, name)) for name in DATES},
+        "consent_log": consent.exported(subscriber.consents),
+        "posts_sent": [{"post_id": d.post_id, "as": d.kind, "at": export_datetime(d.created_at)} for d in deliveries],
+        "emails": exported_messages(subscriber.email, TEMPLATES),
     }
 
 

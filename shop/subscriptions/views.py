@@ -8,11 +8,9 @@ filled honeypot, and answers the same whether or not the address subscribes.
 The pages behind a mailed link are per person: never cached, no referrer.
 """
 
-from datetime import UTC, datetime
-
 from flask import Blueprint, current_app, flash, json, redirect, render_template, request, url_for
-from limits import parse
 
+from shop import rate_limits
 from shop.extensions import csrf, db, limiter
 from shop.page_cache import public_page
 from shop.same_origin import same_origin_only
@@ -59,16 +57,17 @@ def subscribe_page():
 
 def _too_many(limit):
     """Past the per-address limit: the form again, with when to try."""
-    wait = max(60, limit.reset_at - int(datetime.now(UTC).timestamp()))
+    wait = rate_limits.retry_after(limit)
     form = _subscribe_form()
-    form.email.errors = [f"Too many sign-ups from your network just now. Please try again in {-(-wait // 60)} minutes."]
+    minutes = rate_limits.in_minutes(wait)
+    form.email.errors = [f"Too many sign-ups from your network just now. Please try again in {minutes} minutes."]
     body = render_template("subscriptions/subscribe.html", form=form)
     return current_app.make_response((body, 429, {"Retry-After": str(wait)}))
 
 
 def _email_allowed(email: str) -> bool:
     """Count a sign-up for this address; False once it has had SUBSCRIBE_LIMIT_PER_EMAIL of them."""
-    return limiter.limiter.hit(parse(current_app.config["SUBSCRIBE_LIMIT_PER_EMAIL"]), "subscribe-email", email)
+    return rate_limits.allowed("SUBSCRIBE_LIMIT_PER_EMAIL", "subscribe-email", email)
 
 
 @bp.post("/subscribe")

@@ -21,7 +21,9 @@ from tests.factories import CategoryFactory, DonorFactory, LotFactory, ProductFa
 BAD_REQUEST, NOT_FOUND = {400}, {404}
 BAD_ID = {400, 404}
 ANSWERED = set(range(200, 500))  # any answer but a server error (e.g. a flashed "invalid filter value")
-MODEL_VIEWS = ("product", "category", "donor", "lot", "topic", "users", "audit", "subscribers", "outbox")
+MODEL_VIEWS = (
+    "product", "category", "donor", "lot", "topic", "users", "audit", "subscribers", "outbox", "donor_alerts",
+)  # fmt: skip
 # An id no record can have: well-formed, but beyond PostgreSQL's integer (404), or not a whole number (400).
 IDS_OUT_OF_RANGE = ["0", "2147483648", "99999999999999999999", "00000000000000000001"]
 IDS_MALFORMED = ["abc", "-1", "1.0", "1e3", "0x1", " 1", "1 ", "1_0", "١", "²", "1,2", "%00", "1%00", "%01"]
@@ -104,7 +106,7 @@ def model_view_variants(app, endpoint: str) -> list[Variant]:
     variants += id_variants("GET", f"{base}details/")
     if endpoint == "outbox":  # read-only, no export
         return variants
-    if endpoint in ("audit", "subscribers"):  # no edit form: the export reads the list's parameters
+    if endpoint in ("audit", "subscribers", "donor_alerts"):  # no edit form: the export reads the list's parameters
         return variants + list_variants(f"{base}export/csv/", view._filters or [])
     variants += id_variants("GET", f"{base}edit/") + id_variants("POST", f"{base}edit/")
     deletes = id_variants("POST", f"{base}delete/", as_form=True)

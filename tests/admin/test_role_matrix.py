@@ -30,6 +30,7 @@ EXPECTED = {
     "outbox": (CATALOG_EDITORS, CATALOG_EDITORS),
     "inquiries_admin": ({"admin", "sales"}, {"admin", "sales"}),
     "order": ({"admin", "sales"}, {"admin", "sales"}),
+    "donor_alerts": (STAFF, set()),  # counts per filter, read-only: researchers own their alerts
 }
 CHANGING = {"create_view", "edit_view", "delete_view", "action_view", "ajax_update", "import_csv", "refund_view"}
 ROLES = ["anonymous", "admin", "marketing", "sales"]

@@ -11,8 +11,7 @@ from shop.inquiries.models import Inquiry
 from shop.mail.models import OutboxMessage
 from tests.factories import LotFactory, ProductFactory
 from tests.outbox import link_in, queued  # noqa: F401  (link_in: the tests import it from here)
-
-SAME_ORIGIN = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
+from tests.visitor_forms import SAME_ORIGIN
 
 
 def contact(**overrides) -> dict:

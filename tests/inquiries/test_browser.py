@@ -10,25 +10,12 @@ import pytest
 
 from shop.catalog.models import Lot
 from shop.extensions import db as _db
-from shop.mail import worker
 from tests.conftest import sign_in_with_the_form
 from tests.factories import LotFactory, ProductFactory
-from tests.mail.conftest import mail_app_with
-from tests.mail.smtp import SMTPServer, text_part
+from tests.mail.conftest import deliver_on
+from tests.mail.smtp import SMTPServer, link_in_text, text_part
 
 pytestmark = pytest.mark.browser  # live_server brings committing_db
-
-
-def deliver(database_url: str, smtp: SMTPServer, site: str) -> None:
-    """What the outbox worker does, delivering to the test's SMTP server, links on the live server."""
-    with mail_app_with(database_url, SMTP_URL=smtp.url, SITE_URL=site, SMTP_TIMEOUT=5).app_context():
-        worker.drain()
-
-
-def link(message, path: str) -> str:
-    found = re.search(r"(https?://\S+" + re.escape(path) + r"\S+)", text_part(message))
-    assert found, text_part(message)
-    return found.group(1)
 
 
 def test_inquiry_to_quote_to_accepted_with_the_lot_reserved(page, live_server, database_url, make_user):
@@ -65,7 +52,7 @@ def test_inquiry_to_quote_to_accepted_with_the_lot_reserved(page, live_server, d
         reference = page.locator(".reference").inner_text()
         assert re.fullmatch(r"Q-\d{4}-\d{5}", reference)
 
-        deliver(database_url, smtp, live_server)
+        deliver_on(database_url, smtp, live_server)
         confirmation = next(m for m in smtp.mailbox.wait_for(2) if m["To"] == "ada@lab.example")
         assert reference in confirmation["Subject"]
 
@@ -85,12 +72,12 @@ def test_inquiry_to_quote_to_accepted_with_the_lot_reserved(page, live_server, d
         assert "Quoted" in desk.locator("h1 + .badge").inner_text()
         staff.close()
 
-        deliver(database_url, smtp, live_server)
+        deliver_on(database_url, smtp, live_server)
         quote_mail = next(m for m in smtp.mailbox.wait_for(3) if "Your quote" in m["Subject"])
         assert "$19,350.00" in text_part(quote_mail)
 
         # The researcher accepts from the e-mailed link
-        page.goto(link(quote_mail, "/quote/status/"))
+        page.goto(link_in_text(quote_mail, "/quote/status/"))
         page.get_by_role("button", name="Accept the quote").click()
         page.get_by_text("the quote is accepted").wait_for()
         assert page.get_by_role("heading", name="Accepted").is_visible()

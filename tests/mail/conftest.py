@@ -4,7 +4,7 @@ import pytest
 from jinja2 import ChoiceLoader, DictLoader
 
 from shop.extensions import db as _db
-from shop.mail import queue_email
+from shop.mail import queue_email, worker
 from tests.apps import app_with
 from tests.mail.smtp import SMTPServer
 
@@ -41,6 +41,12 @@ def queue_hellos(count: int, prefix: str = "reader", **kwargs) -> list[int]:
     ]
     _db.session.commit()
     return [m.id for m in messages]
+
+
+def deliver_on(database_url: str, smtp: SMTPServer, site: str) -> None:
+    """What ``flask outbox send-once`` does, delivering to a test's SMTP server, links on ``site`` (a live server)."""
+    with mail_app_with(database_url, SMTP_URL=smtp.url, SITE_URL=site, SMTP_TIMEOUT=5).app_context():
+        worker.drain()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """A real SMTP server for tests (aiosmtpd, in a thread of the test process) that can refuse, fail and drop."""
 
+import re
 import socket
 import threading
 import time
@@ -100,3 +101,10 @@ def text_part(message: EmailMessage) -> str:
 def html_part(message: EmailMessage) -> str:
     """The HTML part of a received message."""
     return message.get_body(preferencelist=("html",)).get_content().replace("\r\n", "\n")
+
+
+def link_in_text(message: EmailMessage, path: str) -> str:
+    """The first absolute link to ``path...`` in a received message's plain text."""
+    found = re.search(r"(https?://\S+" + re.escape(path) + r"\S+)", text_part(message))
+    assert found, text_part(message)
+    return found.group(1)

@@ -11,9 +11,8 @@ from shop.subscriptions import services, tokens
 from shop.subscriptions.models import ACTIVE, Subscriber
 from shop.subscriptions.services import Choice, Where
 from tests.outbox import link_in, queued  # noqa: F401  (link_in: the tests import it from here)
+from tests.visitor_forms import SAME_ORIGIN
 
-# What a browser sends with a form posted from one of our pages (the test client's host is localhost).
-SAME_ORIGIN = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
 TOPICS = {"cancer": "Cancer", "car-t": "CAR-T", "gene-editing": "Gene editing"}
 
 

@@ -7,25 +7,12 @@ import re
 
 import pytest
 
-from shop.mail import worker
 from tests.blog.conftest import create_post
-from tests.mail.conftest import mail_app_with
-from tests.mail.smtp import SMTPServer, text_part
+from tests.mail.conftest import deliver_on
+from tests.mail.smtp import SMTPServer, link_in_text, text_part
 from tests.subscriptions.conftest import subscriber
 
 pytestmark = pytest.mark.browser  # live_server brings committing_db
-
-
-def deliver(database_url: str, smtp: SMTPServer, site: str) -> None:
-    """What ``flask outbox send-once`` does, delivering to the test's SMTP server, links on the live server."""
-    with mail_app_with(database_url, SMTP_URL=smtp.url, SITE_URL=site, SMTP_TIMEOUT=5).app_context():
-        worker.drain()
-
-
-def link(message, path: str) -> str:
-    found = re.search(r"(https?://\S+" + re.escape(path) + r"\S+)", text_part(message))
-    assert found, text_part(message)
-    return found.group(1)
 
 
 def test_a_reader_subscribes_confirms_gets_a_notice_and_leaves(page, live_server, database_url, topics, tmp_path):
@@ -41,10 +28,10 @@ def test_a_reader_subscribes_confirms_gets_a_notice_and_leaves(page, live_server
         page.get_by_role("heading", name="Check your inbox").wait_for()
         assert "reader@lab.example" in page.locator("main").inner_text()
 
-        deliver(database_url, smtp, live_server)
+        deliver_on(database_url, smtp, live_server)
         [confirmation] = smtp.mailbox.wait_for(1)
         assert confirmation["Subject"] == "Confirm your subscription to the CellShop blog"
-        page.goto(link(confirmation, "/subscribe/confirm/"))
+        page.goto(link_in_text(confirmation, "/subscribe/confirm/"))
         assert subscriber("reader@lab.example").status == "pending"  # opening the link confirmed nothing
         assert page.get_by_label("Gene editing").is_checked() is False
         page.get_by_role("button", name="Confirm subscription").click()
@@ -52,14 +39,14 @@ def test_a_reader_subscribes_confirms_gets_a_notice_and_leaves(page, live_server
 
         create_post("T cells that last", topics=["CAR-T"], summary="Persistence after infusion.")
         create_post("Base editing notes", topics=["Gene editing"])  # not among the reader's topics
-        deliver(database_url, smtp, live_server)
+        deliver_on(database_url, smtp, live_server)
         [_, notice] = smtp.mailbox.wait_for(2)
         assert notice["Subject"] == "New on the CellShop blog: T cells that last"
         assert "Persistence after infusion." in text_part(notice)
         assert notice["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         unsubscribe_url = re.search(r"<([^>]+)>", str(notice["List-Unsubscribe"])).group(1)
 
-        page.goto(link(notice, "/subscription/"))
+        page.goto(link_in_text(notice, "/subscription/"))
         page.get_by_label("Cancer").uncheck()
         page.get_by_label("A weekly digest").check()
         page.get_by_role("button", name="Save changes").click()
