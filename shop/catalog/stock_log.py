@@ -152,8 +152,14 @@ def last_id() -> int:
 
 def changes_after(seen: int) -> tuple[int, set[int]]:
     """The last id and the products of the rows after ``seen``."""
-    rows = db.session.execute(select(StockChange.id, StockChange.product_id).where(StockChange.id > seen)).all()
+    rows = rows_after(seen)
     return max((row.id for row in rows), default=seen), {row.product_id for row in rows}
+
+
+def rows_after(seen: int) -> list:
+    """The (id, product_id) rows after ``seen``, in id order."""
+    query = select(StockChange.id, StockChange.product_id).where(StockChange.id > seen).order_by(StockChange.id)
+    return db.session.execute(query).all()
 
 
 # Following the log in each process: which products changed, for the pages that show one product's stock
@@ -202,12 +208,10 @@ class Follower:
                 self.start = self.seen = last_id()  # rows before may be pruned: start afresh from here
                 self.changed.clear()
             else:
-                rows = db.session.execute(
-                    select(StockChange.id, StockChange.product_id).where(StockChange.id > self.seen)
-                ).all()
-                for row in rows:
+                rows = rows_after(self.seen)
+                for row in rows:  # in id order: each product keeps its latest
                     self.changed[row.product_id] = row.id
-                self.seen = max((row.id for row in rows), default=self.seen)
+                self.seen = rows[-1].id if rows else self.seen
             self.clock, self.synced_at = clock, time.monotonic()
         finally:
             self.lock.release()
