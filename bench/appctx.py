@@ -42,6 +42,7 @@ def make_app(url: str):
         "TRUSTED_HOSTS": SERVER_SETTINGS["TRUSTED_HOSTS"].split(","),
         # Generating 100,000 products runs statements longer than a page's limit.
         "DATABASE_STATEMENT_TIMEOUT_MS": 0,
+        "MIGRATIONS": True,  # the bench migrates its databases in process
     }
     return create_app(type("BenchConfig", (Config,), settings))
 

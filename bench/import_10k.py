@@ -88,9 +88,10 @@ def main() -> None:
 
     from shop import create_app
     from shop.catalog.models import Category
+    from shop.config import Config
     from shop.extensions import db
 
-    app = create_app()
+    app = create_app(type("ImportConfig", (Config,), {"MIGRATIONS": True}))  # it migrates its database first
     with app.app_context():
         upgrade()
         if db.session.scalar(select(Category).where(Category.slug == CATEGORY)) is None:

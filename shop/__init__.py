@@ -37,7 +37,7 @@ def register_request_guards(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions of ``shop.extensions`` to this app."""
-    from shop.extensions import cache, csrf, db, limiter, login_manager, migrate
+    from shop.extensions import cache, csrf, db, limiter, login_manager
     from shop.mail import delivery as mail_delivery
 
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database_engine_options(app.config)
@@ -45,7 +45,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     limiter.init_app(app)
     cache.init_app(app)
-    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
+    if app.config["MIGRATIONS"]:  # not in a web worker (see Config.MIGRATIONS)
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
     csrf.init_app(app)
     mail_delivery.init_app(app)  # Flask-Mailman, configured from SMTP_URL or MAIL_FOLDER
 

@@ -131,3 +131,24 @@ def test_database_timeouts_reach_the_driver(database_url):
         assert connect_args["options"] == "-c statement_timeout=15000"
     else:
         assert connect_args["timeout"] == 5.0
+
+
+def test_a_web_worker_loads_no_migration_tool_and_the_flask_command_has_it(tmp_path):
+    """``import app`` as gunicorn does leaves alembic, Flask-Migrate, YAML and redis unloaded (13 MB of each
+    worker's memory); ``flask db`` still migrates, as ``make run`` and a deployment do."""
+    env = {
+        **os.environ,
+        "SECRET_KEY": "k" * 40,
+        "TRUSTED_HOSTS": "shop.example",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
+    }
+    env.pop("FLASK_RUN_FROM_CLI", None)
+    check = (
+        "import sys, app; print(sorted(m for m in ('alembic', 'flask_migrate', 'yaml', 'redis') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
+    flask = [sys.executable, "-m", "flask", "--app", "app.py", "db", "upgrade"]
+    migrated = subprocess.run(flask, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "Running upgrade" in migrated.stderr
