@@ -19,10 +19,11 @@ The catalog does not know who holds units: the caller (inquiries, payments) keep
 from collections import Counter
 from collections.abc import Iterable
 
-from sqlalchemy import case, literal, select, update
+from sqlalchemy import case, exists, literal, select, update
 
 from shop.catalog import stock_log
-from shop.catalog.models import Lot
+from shop.catalog.freshness import past_window
+from shop.catalog.models import Lot, Product
 from shop.extensions import db
 from shop.models import UTCDateTime, utcnow
 
@@ -30,11 +31,13 @@ from shop.models import UTCDateTime, utcnow
 class OutOfStock(Exception):
     """Fewer units of a lot are free than were asked for (sold or held by someone else meanwhile)."""
 
-    def __init__(self, lot_id: int, lot_number: str | None, wanted: int, available: int):
+    def __init__(self, lot_id: int, lot_number: str | None, wanted: int, available: int, expired: bool = False):
         self.lot_id, self.lot_number, self.wanted, self.available = lot_id, lot_number, wanted, available
         name = f"Lot {lot_number}" if lot_number else "This lot"
         if lot_number is None:
             text = "This lot no longer exists."
+        elif expired:
+            text = f"{name} is past its stability window (fresh material): it can no longer be sold."
         elif available <= 0:
             text = f"{name} is no longer available: its last units were taken by someone else meanwhile."
         else:
@@ -96,8 +99,12 @@ def _move(lot_id: int, units: int, *, free: int, held: int, restocks: bool = Fal
     that had none free put it back in stock now (the UPDATE skips the model's hook that notes it)."""
     units = _positive(units)
     needs_free = free < 0
+    # A fresh lot past its stability window can't be held or sold, though its units are still counted.
+    usable = ~exists().where(Product.id == Lot.product_id, past_window(utcnow(), Lot, Product))
     condition = (
-        (Lot.status == "available") & (Lot.units_available >= units) if needs_free else (Lot.units_reserved >= units)
+        (Lot.status == "available") & (Lot.units_available >= units) & usable
+        if needs_free
+        else (Lot.units_reserved >= units)
     )
     values = {
         "units_available": Lot.units_available + free * units,
@@ -128,6 +135,8 @@ def _refuse(lot_id: int, units: int, needs_free: bool) -> None:
     ).first()
     if needs_free or row is None:
         free = row.units_available if row is not None and row.status == "available" else 0
+        if row is not None and (lot := db.session.get(Lot, lot_id)) is not None and lot.expired:
+            raise OutOfStock(lot_id, row.lot_number, units, 0, expired=True)
         raise OutOfStock(lot_id, row.lot_number if row else None, units, free)
     raise StockError(f"lot {row.lot_number} holds {row.units_reserved} units; {units} were to leave the hold")
 

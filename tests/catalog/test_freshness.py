@@ -135,3 +135,23 @@ def test_the_expiry_rule_starts_from_the_products_with_a_window(db):
     plan = " | ".join(row[-1] for row in site.session.execute(text(f"EXPLAIN QUERY PLAN {statement}")))
     assert "ix_product_windowed" in plan, plan
     assert "SCAN lot" not in plan, plan
+
+
+def test_a_lot_past_its_window_can_not_be_held_or_sold(db, fresh_leukopak):
+    """Holding or selling checks the window in the same conditional UPDATE: a quote naming a lot that went
+    past its window meanwhile is refused with the reason, and the lot keeps its units."""
+    from shop.catalog import stock
+
+    expired = fresh_leukopak.lots[0]
+    fresh = LotFactory(product=fresh_leukopak, lot_number="2612-D30002-01", collected_on=today(), frozen_on=None,
+                       units_available=2)  # fmt: skip
+    db.session.commit()
+    for move in (stock.hold, stock.sell):
+        with pytest.raises(stock.OutOfStock) as refused:
+            move(expired.id, 1)
+        assert "past its stability window" in str(refused.value)
+    stock.hold(fresh.id, 1)  # within its window: held
+    db.session.refresh(expired)
+    db.session.refresh(fresh)
+    assert (expired.units_available, expired.units_reserved) == (1, 0)
+    assert (fresh.units_available, fresh.units_reserved) == (1, 1)
